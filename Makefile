@@ -1,0 +1,56 @@
+# d07: the two commands a newcomer needs are `make run` and `make test`; everything else is below.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+# uv comes from PyPI: use the one on PATH, else install it into .tools/ once.
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/uv/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+VENV := .venv
+PY := $(VENV)/bin/python
+PROTOS := $(shell find proto -name '*.proto' | sort)
+CONTRACTS_STAMP := libs/contracts/src/d07/.generated
+
+.PHONY: help setup proto lint test test-fast run bench token seed clean k8s-check
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/uv/bin/uv:
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml) | $(UV)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+setup: $(VENV)/.synced $(CONTRACTS_STAMP) ## install everything into .venv and generate contracts
+
+$(CONTRACTS_STAMP): $(PROTOS) $(VENV)/.synced tools/gen_contracts.py
+	$(PY) tools/gen_contracts.py
+	@touch $@
+
+proto: $(CONTRACTS_STAMP) ## lint proto/ with buf and generate Python code into libs/contracts
+	$(VENV)/bin/buf lint proto
+
+lint: setup ## ruff + mypy (strict for libs/platform) + buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs/platform/src services/*/src
+	$(VENV)/bin/buf lint proto
+
+test: setup lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+run: setup ## start PostgreSQL and the broker if needed, migrate, run all five services with demo data
+	$(PY) -m d07.platform.devstack run
+
+token: setup ## print a development token: make token ROLE=police [UNIT=<unit uuid>] [SUB=name]
+	@$(PY) -m d07.platform.devstack token --role $(or $(ROLE),admin) $(if $(UNIT),--unit $(UNIT)) $(if $(SUB),--subject $(SUB))
+
+bench: setup ## benchmarks, each printed beside the raw ceiling of its building blocks
+	$(PY) -m bench
+
+clean: ## remove generated code, the virtual environment and local state
+	rm -rf $(VENV) .run libs/contracts/src/d07/{common,registry,assessment,cameras,awards,reporting} $(CONTRACTS_STAMP)

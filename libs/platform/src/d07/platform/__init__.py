@@ -1,0 +1,1 @@
+"""Shared mechanism of the d07 services."""

@@ -1,0 +1,1 @@
+"""d07 assessment service."""

@@ -1,0 +1,1 @@
+"""d07 cameras service."""
