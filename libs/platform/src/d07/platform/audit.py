@@ -1,0 +1,43 @@
+"""The append-only audit trail: who changed what, when, from where.
+
+`record` is called inside the transaction of the change it describes, so a change and its audit row commit or
+roll back together. The actor, the request id and the client address come from `d07.platform.context`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from d07.platform import context
+from d07.platform.metrics import AUDIT_WRITTEN
+
+
+async def record(
+    conn: asyncpg.Connection,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str,
+    details: dict[str, Any] | None = None,
+    unit_id: str | None = None,
+) -> None:
+    """Append one audit row in the caller's transaction (the table lives in the service's schema)."""
+    who = context.principal.get()
+    actor = who.subject if who is not None else "system"
+    roles = sorted(who.roles) if who is not None else []
+    await conn.execute(
+        """INSERT INTO audit_log (actor, roles, unit_id, action, object_type, object_id, details, source, request_id)
+           VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9)""",
+        actor,
+        roles,
+        unit_id,
+        action,
+        object_type,
+        object_id,
+        details or {},
+        context.client_address.get(),
+        context.request_id.get(),
+    )
+    AUDIT_WRITTEN.labels(action=action).inc()
