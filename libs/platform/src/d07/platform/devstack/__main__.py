@@ -1,0 +1,224 @@
+"""`python -m d07.platform.devstack run | token | postgres | broker`: the local run of the whole platform.
+
+`run` starts, under honcho, a private PostgreSQL (unless D07_DATABASE_URL is set), a Tansu broker (unless
+D07_KAFKA_BOOTSTRAP is set) and the five services; waits until every service is ready; loads the demo data
+(`--then` command); prints where everything is; and on Ctrl-C (or SIGTERM) stops everything it started.
+
+D07_RUN_DIR (default .run/) holds the local state; D07_PORT_OFFSET shifts every port (for a second stack
+beside the first, as the tests start one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from d07.platform.auth import ROLES, ensure_dev_keys, issue_token
+from d07.platform.devstack.broker import tansu_binary
+from d07.platform.devstack.postgres import Postgres
+from d07.platform.devstack.procs import port_open
+from d07.platform.settings import RUN_DIR
+
+
+@dataclass(frozen=True)
+class Svc:
+    name: str
+    http: int
+    grpc: int
+    grpc_service: str
+
+
+SERVICES = (
+    Svc("registry", 8001, 50051, "d07.registry.v1.RegistryService"),
+    Svc("assessment", 8002, 50052, "d07.assessment.v1.AssessmentService"),
+    Svc("cameras", 8003, 50053, "d07.cameras.v1.CamerasService"),
+    Svc("awards", 8004, 50054, "d07.awards.v1.AwardsService"),
+    Svc("reporting", 8005, 50055, "d07.reporting.v1.ReportingService"),
+)
+PG_PORT = 55432
+BROKER_PORT = 9092
+
+
+def run_dir() -> Path:
+    return Path(os.environ.get("D07_RUN_DIR", str(RUN_DIR))).resolve()
+
+
+def offset() -> int:
+    return int(os.environ.get("D07_PORT_OFFSET", "0"))
+
+
+def _procfile(rd: Path, *, database_url: str, bootstrap: str, start_pg: bool, start_broker: bool) -> Path:
+    py = shlex.quote(sys.executable)
+    lines: list[str] = []
+    if start_pg:
+        lines.append(f"postgres: exec {py} -m d07.platform.devstack postgres --port {PG_PORT + offset()}")
+    if start_broker:
+        lines.append(f"broker: exec {py} -m d07.platform.devstack broker --port {BROKER_PORT + offset()}")
+    jwks = rd / "dev-jwks.json"
+    registry_grpc = f"127.0.0.1:{SERVICES[0].grpc + offset()}"
+    for s in SERVICES:
+        env = {
+            "D07_ENV": "dev",
+            "D07_DATABASE_URL": database_url,
+            "D07_KAFKA_BOOTSTRAP": bootstrap,
+            "D07_HTTP_PORT": str(s.http + offset()),
+            "D07_GRPC_PORT": str(s.grpc + offset()),
+            "D07_JWKS_FILE": str(jwks),
+            "D07_REGISTRY_GRPC": registry_grpc,
+        }
+        assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        lines.append(f"{s.name}: exec env {assignments} {py} -m {s.name} serve")
+    path = rd / "Procfile"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback)
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _table(database_url: str, bootstrap: str) -> str:
+    rows = [f"{'service':<11} {'HTTP (docs)':<32} {'gRPC':<17} metrics"]
+    for s in SERVICES:
+        h = f"http://127.0.0.1:{s.http + offset()}"
+        rows.append(f"{s.name:<11} {h + '/docs':<32} {'127.0.0.1:' + str(s.grpc + offset()):<17} {h}/metrics")
+    rows.append(f"PostgreSQL  {database_url}")
+    rows.append(f"Kafka       {bootstrap}")
+    rows.append("A token:    make token ROLE=admin   (roles: " + ", ".join(sorted(ROLES)) + ")")
+    return "\n".join(rows)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    rd = run_dir()
+    rd.mkdir(parents=True, exist_ok=True)
+    ensure_dev_keys(rd)
+    database_url = os.environ.get("D07_DATABASE_URL", "")
+    bootstrap = os.environ.get("D07_KAFKA_BOOTSTRAP", "")
+    start_pg, start_broker = not database_url, not bootstrap
+    if start_pg:
+        database_url = f"postgresql://postgres@127.0.0.1:{PG_PORT + offset()}/postgres"
+    if start_broker:
+        bootstrap = f"127.0.0.1:{BROKER_PORT + offset()}"
+    for port, what in [(PG_PORT + offset(), start_pg), (BROKER_PORT + offset(), start_broker)] + [
+        (p, True) for s in SERVICES for p in (s.http + offset(), s.grpc + offset())
+    ]:
+        if what and port_open("127.0.0.1", port):
+            print(f"port {port} is taken: is the platform already running? (or set D07_PORT_OFFSET)", file=sys.stderr)
+            return 1
+    (rd / "database_url").write_text(database_url)
+    (rd / "kafka_bootstrap").write_text(bootstrap)
+    procfile = _procfile(rd, database_url=database_url, bootstrap=bootstrap, start_pg=start_pg,
+                         start_broker=start_broker)
+    log = open(rd / "services.log", "ab")  # noqa: SIM115
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "start", "-f", str(procfile), "-d", str(Path.cwd()), "--no-colour"],
+        stdout=log if args.quiet else None,
+        stderr=subprocess.STDOUT if args.quiet else None,
+    )
+
+    def stop(*_: object) -> None:
+        if honcho.poll() is None:
+            honcho.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, lambda *_: stop())
+    signal.signal(signal.SIGINT, lambda *_: stop())
+    try:
+        deadline = time.monotonic() + args.timeout
+        pending = {s.name: f"http://127.0.0.1:{s.http + offset()}/readyz" for s in SERVICES}
+        while pending and honcho.poll() is None and time.monotonic() < deadline:
+            for name, url in list(pending.items()):
+                if _ready(url):
+                    del pending[name]
+            time.sleep(0.5)
+        if honcho.poll() is not None:
+            print("the platform stopped before it was ready; see the log above", file=sys.stderr)
+            return 1
+        if pending:
+            print(f"not ready after {args.timeout:.0f} s: {', '.join(pending)}", file=sys.stderr)
+            stop()
+            honcho.wait()
+            return 1
+        if args.then:
+            env = dict(os.environ, D07_RUN_DIR=str(rd), D07_PORT_OFFSET=str(offset()))
+            seeded = subprocess.run(args.then, shell=True, env=env, check=False)  # noqa: S602 (our own command)
+            if seeded.returncode != 0:
+                print("loading the demo data failed", file=sys.stderr)
+        print("\nd07 is ready:\n" + _table(database_url, bootstrap) + "\nCtrl-C stops everything.\n", flush=True)
+        (rd / "ready").write_text(json.dumps({"pid": os.getpid()}))
+        honcho.wait()
+    finally:
+        (rd / "ready").unlink(missing_ok=True)
+        stop()
+        try:
+            honcho.wait(30)
+        except subprocess.TimeoutExpired:
+            honcho.kill()
+    return 0
+
+
+def cmd_postgres(args: argparse.Namespace) -> int:
+    """Foreground PostgreSQL for the Procfile; SIGTERM or SIGINT become a fast shutdown."""
+    server = Postgres(run_dir() / "pg" / "data", port=args.port).start()
+
+    def shutdown(*_: object) -> None:
+        server.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    assert server.proc is not None
+    return server.proc.wait()
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    url = f"tcp://127.0.0.1:{args.port}"
+    os.execv(str(tansu_binary()), ["tansu", "broker", "--listener-url", url, "--advertised-listener-url", url])
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    key_path, _ = ensure_dev_keys(run_dir())
+    token = issue_token(
+        key_path.read_bytes(), roles=[args.role], subject=args.subject or f"dev-{args.role}", unit_id=args.unit,
+        ttl_seconds=args.ttl,
+    )
+    print(token)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m d07.platform.devstack")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="run the whole platform locally")
+    run.add_argument("--then", default="", help="a command to run once every service is ready (demo data)")
+    run.add_argument("--timeout", type=float, default=180.0)
+    run.add_argument("--quiet", action="store_true", help="write the services' logs to .run/services.log")
+    pg = sub.add_parser("postgres", help="a private PostgreSQL in the foreground")
+    pg.add_argument("--port", type=int, default=PG_PORT)
+    br = sub.add_parser("broker", help="a Tansu broker in the foreground")
+    br.add_argument("--port", type=int, default=BROKER_PORT)
+    tok = sub.add_parser("token", help="print a development token")
+    tok.add_argument("--role", required=True, choices=sorted(ROLES))
+    tok.add_argument("--unit", default=None, help="the unit id of a unit_officer")
+    tok.add_argument("--subject", default="")
+    tok.add_argument("--ttl", type=int, default=12 * 3600)
+    args = parser.parse_args(argv)
+    handler = {"run": cmd_run, "postgres": cmd_postgres, "broker": cmd_broker, "token": cmd_token}[args.cmd]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Events between services: CloudEvents over Kafka, the transactional outbox, the idempotent consumer.
+
+`outbox.add(conn, ...)` writes an event with the change that causes it; `OutboxRelay` publishes the outbox;
+`ConsumerRunner` applies events exactly once in effect, dead-letters what it cannot handle and retries what
+failed for a passing reason.
+"""
+
+from d07.platform.events import outbox
+from d07.platform.events.consumer import BatchOutcome, ConsumerRunner, DeadLetter, Handler, Hook, InvalidEvent
+from d07.platform.events.envelope import (
+    ConsumedEvent,
+    Decoder,
+    UndecodableEvent,
+    cloudevents_decoder,
+    decode_record,
+    make_headers,
+    message_registry,
+    type_name,
+)
+from d07.platform.events.outbox import OutboxRelay
+from d07.platform.events.retry import Backoff, is_transient
+
+__all__ = [
+    "Backoff",
+    "BatchOutcome",
+    "ConsumedEvent",
+    "ConsumerRunner",
+    "DeadLetter",
+    "Decoder",
+    "Handler",
+    "Hook",
+    "InvalidEvent",
+    "OutboxRelay",
+    "UndecodableEvent",
+    "cloudevents_decoder",
+    "decode_record",
+    "is_transient",
+    "make_headers",
+    "message_registry",
+    "outbox",
+    "type_name",
+]

@@ -1,0 +1,416 @@
+"""The HTTP door of every service: one FastAPI app shape, built by `create_app`.
+
+What every service gets from here, so that no service writes it again:
+- `/healthz` (the process lives), `/readyz` (the shared `Readiness`: database, migrations, broker),
+  `/metrics` (prometheus-client, default registry), `/docs` and `/openapi.json`; these need no token;
+- a bearer token on every route of the service's routers (`authenticated`, the `Caller` parameter type),
+  shown in the OpenAPI document as the `BearerAuth` scheme;
+- RFC 9457 problem details (`application/problem+json`) for every error: domain errors, HTTP errors,
+  request validation errors and unexpected exceptions (500 without the exception's text);
+- a pure ASGI middleware for request ids, context variables, the request log line and the HTTP metrics
+  labelled by route template.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
+from pydantic import BaseModel
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
+
+from d07.platform import context
+from d07.platform.auth import Principal, TokenVerifier
+from d07.platform.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    FieldProblem,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+)
+from d07.platform.logging import bound, get_logger
+from d07.platform.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from d07.platform.readiness import Readiness
+
+log = get_logger(__name__)
+
+PROBLEM_TYPE_BASE = "https://d07.gov.vn/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+REQUEST_ID_HEADER = "x-request-id"
+UNMATCHED_ROUTE = "<unmatched>"
+
+# Each kind of domain error: its HTTP status and the code used when the error carries none of its own.
+# Looked up along the exception's MRO, so a service's subclass of NotFound is still a 404.
+DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    InvalidArgument: (400, "invalid_argument"),
+    NotFound: (404, "not_found"),
+    AlreadyExists: (409, "already_exists"),
+    Conflict: (409, "conflict"),
+    Unauthenticated: (401, "unauthenticated"),
+    PermissionDenied: (403, "permission_denied"),
+    Unavailable: (503, "unavailable"),
+    DomainError: (400, "error"),
+}
+# Codes of HTTP errors raised by the framework (unknown path, wrong method, ...) or by a route.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
+}
+# Methods outside this set are counted as "other": a client must not mint label values at will.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+# --- problem details (RFC 9457) ---------------------------------------------------------------------
+
+
+class ProblemResponse(JSONResponse):
+    """A problem details body: UTF-8 JSON (Vietnamese text stays readable) under its own media type."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+class FieldProblemModel(BaseModel):
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """The body of every error response (documented in the OpenAPI schema)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+    request_id: str
+    fields: list[FieldProblemModel] | None = None
+
+
+def problem(
+    status: int,
+    *,
+    code: str,
+    detail: str,
+    instance: str,
+    fields: Sequence[FieldProblem] = (),
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> ProblemResponse:
+    """Build a problem response; `type` names the code so clients can tell problems apart."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + quote(code, safe="") if code else "about:blank",
+        "title": _phrase(status),
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+        "request_id": context.request_id.get(),
+    }
+    if fields:
+        body["fields"] = [{"field": f.field, "reason": f.reason} for f in fields]
+    if extra:
+        body.update(extra)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _www_authenticate(code: str) -> str:
+    # RFC 6750: no error attribute when no credentials came at all.
+    if code == "missing_token":
+        return 'Bearer realm="d07"'
+    return f'Bearer realm="d07", error="invalid_token", error_description="{code}"'
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status, default_code = next(DOMAIN_STATUS[k] for k in type(exc).__mro__ if k in DOMAIN_STATUS)
+    code = exc.code if exc.code != "error" else default_code
+    headers = None
+    if isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": _www_authenticate(code)}
+    elif isinstance(exc, PermissionDenied):
+        caller = context.principal.get()
+        log.warning(
+            "permission_denied",
+            subject=caller.subject if caller else None,
+            roles=sorted(caller.roles) if caller else [],
+            resource=f"{exc.resource_type}/{exc.resource_id}" if exc.resource_type else request.url.path,
+            code=code,
+            method=request.method,
+        )
+    return problem(
+        status, code=code, detail=exc.message, instance=request.url.path, fields=exc.fields, headers=headers
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="d07"')
+    detail = exc.detail if isinstance(exc.detail, str) else _phrase(status)
+    return problem(
+        status,
+        code=HTTP_CODES.get(status, ""),
+        detail=detail,
+        instance=request.url.path,
+        headers=headers or None,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        FieldProblem(".".join(str(p) for p in err.get("loc", ())), str(err.get("msg", "")))
+        for err in exc.errors()
+    ]
+    names = ", ".join(f.field for f in fields)
+    return problem(
+        422,
+        code="validation_failed",
+        detail=f"the request is not valid: {names}",
+        instance=request.url.path,
+        fields=fields,
+    )
+
+
+# --- authentication -----------------------------------------------------------------------------------
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="BearerAuth",
+    bearerFormat="JWT",
+    description="A JWT of the province's identity provider; locally `make token ROLE=<role>`.",
+)
+
+
+async def authenticated(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Verify `Authorization: Bearer`, remember the caller in `context.principal`, return it.
+
+    Async on purpose: it runs in the request's task, so the context variable it sets is seen by the
+    route, the audit trail and the request log line.
+    """
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = verifier.verify(credentials.credentials if credentials else "")
+    context.principal.set(principal)
+    return principal
+
+
+Caller = Annotated[Principal, Depends(authenticated)]
+"""The parameter type of a route that needs the caller: `async def get(unit_id: str, caller: Caller)`."""
+
+_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid bearer token", "content": {PROBLEM_MEDIA_TYPE: {}}},
+    403: {
+        "model": Problem,
+        "description": "Not allowed for this caller",
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    },
+}
+
+
+# --- the request middleware ---------------------------------------------------------------------------
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that matched (`/v1/units/{unit_id}`), never the raw path.
+
+    FastAPI 0.16x includes routers lazily: for a router included in a router, `scope["route"].path` is
+    only the innermost part, while the effective route context it records holds the full template. That
+    context is preferred when present; `scope["route"]` is Starlette's own contract and the fallback.
+    """
+    effective = (scope.get("fastapi") or {}).get("effective_route_context")
+    template = getattr(effective, "path_format", None)
+    if isinstance(template, str) and template:
+        return template
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) and template else UNMATCHED_ROUTE
+
+
+def _request_id(headers: Headers) -> str:
+    given = headers.get(REQUEST_ID_HEADER, "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _trace_id(headers: Headers) -> str:
+    match = _TRACEPARENT.match(headers.get("traceparent", "").strip())
+    if match is None or match.group(1) == "0" * 32:
+        return ""
+    return match.group(1)
+
+
+class RequestMiddleware:
+    """Request id, context variables, the request log line and the HTTP metrics, around every request.
+
+    A pure ASGI middleware rather than BaseHTTPMiddleware: no extra task per request, and the context
+    variables it sets are the ones the route sees. It is also the last line of defence: an exception that
+    no handler took becomes a 500 problem (logged with its traceback), carrying the request id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = Headers(scope=scope)
+        request_id = _request_id(headers)
+        trace_id = _trace_id(headers)
+        client = scope.get("client")
+        tokens = (
+            context.request_id.set(request_id),
+            context.trace_id.set(trace_id),
+            context.client_address.set(client[0] if client else ""),
+            context.principal.set(None),
+        )
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            with bound(request_id=request_id, **({"trace_id": trace_id} if trace_id else {})):
+                try:
+                    await self.app(scope, receive, send_with_id)
+                except Exception:
+                    log.exception("unhandled_error", method=scope["method"], path=scope["path"])
+                    if response_started:
+                        raise
+                    response = problem(
+                        500,
+                        code="internal",
+                        detail="an unexpected error occurred; quote the request id when reporting it",
+                        instance=scope["path"],
+                    )
+                    await response(scope, receive, send_with_id)
+                finally:
+                    self._observe(scope, status, time.perf_counter() - started)
+        finally:
+            context.principal.reset(tokens[3])
+            context.client_address.reset(tokens[2])
+            context.trace_id.reset(tokens[1])
+            context.request_id.reset(tokens[0])
+
+    @staticmethod
+    def _observe(scope: Scope, status: int, seconds: float) -> None:
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
+        route = route_template(scope)
+        HTTP_REQUESTS.labels(method, route, str(status)).inc()
+        HTTP_SECONDS.labels(method, route).observe(seconds)
+        caller = context.principal.get()
+        log.info(
+            "http_request",
+            method=scope["method"],
+            route=route,
+            path=scope["path"],
+            status=status,
+            duration_ms=round(seconds * 1000, 3),
+            subject=caller.subject if caller else None,
+        )
+
+
+# --- the app ------------------------------------------------------------------------------------------
+
+
+def create_app(
+    *,
+    title: str,
+    service: str,
+    verifier: TokenVerifier,
+    readiness: Readiness,
+    routers: Sequence[APIRouter],
+    version: str = "0.1.0",
+    lifespan: Lifespan[FastAPI] | None = None,
+) -> FastAPI:
+    """The service's FastAPI app: its routers behind bearer auth, plus the operational endpoints."""
+    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app.state.service = service
+    app.state.verifier = verifier
+    app.state.readiness = readiness
+
+    handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+        DomainError: _domain_error,
+        StarletteHTTPException: _http_error,
+        RequestValidationError: _validation_error,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)
+    app.add_middleware(RequestMiddleware)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        report = await readiness.report()
+        failing = {name: state for name, state in report.items() if state != "ok"}
+        if not failing:
+            return JSONResponse({"status": "ready", "checks": report})
+        detail = "; ".join(f"{name}: {state}" for name, state in failing.items())
+        return problem(
+            503,
+            code="not_ready",
+            detail=f"not ready: {detail}",
+            instance=request.url.path,
+            extra={"failing": sorted(failing), "checks": report},
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encoder(REGISTRY), media_type=content_type)
+
+    for router in routers:
+        app.include_router(router, dependencies=[Depends(authenticated)], responses=_AUTH_RESPONSES)
+    return app

@@ -1,0 +1,297 @@
+"""The roles of a service process, built from one `ServiceSpec`: serve, relay, consume, migrate.
+
+`python -m <service> serve` runs HTTP and gRPC in one process and, unless D07_INPROCESS_WORKERS=false, the
+outbox relay and the consumers too (the local run). In Kubernetes each role can be its own Deployment.
+SIGTERM or SIGINT stops a process gracefully: servers stop taking calls, a consumer finishes its batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import grpc
+import uvicorn
+from fastapi import APIRouter
+from google.protobuf.message import Message
+
+from d07.platform import db
+from d07.platform.auth import TokenVerifier
+from d07.platform.events.consumer import ConsumerRunner, Handler
+from d07.platform.events.outbox import OutboxRelay
+from d07.platform.grpc import GrpcServer, build_server
+from d07.platform.http import create_app
+from d07.platform.logging import configure_logging, get_logger
+from d07.platform.readiness import Readiness, broker_check, database_check
+from d07.platform.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """One consumer group of a service: the topics it reads and a handler per event type."""
+
+    name: str
+    topics: Sequence[str]
+    messages: Sequence[type[Message]]
+    handlers: dict[str, Handler]
+
+
+@dataclass
+class Deps:
+    """What a service's entrypoints are built from (the composition root's output)."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    verifier: TokenVerifier
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    settings: Callable[[], ServiceSettings]
+    migrations_dir: Path
+    grpc_services: Sequence[str]
+    register_grpc: Callable[[grpc.aio.Server, Deps], None]
+    routers: Callable[[Deps], Sequence[APIRouter]]
+    consumers: Callable[[Deps], Sequence[ConsumerSpec]] = lambda deps: ()
+    # Extra setup (peer channels, domain gauges); its result lands in Deps.extra; the cleanup runs at stop.
+    setup: Callable[[Deps], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None
+    # Extra periodic workers of the service (for example overdue checks), run beside the relay.
+    workers: Callable[[Deps], Sequence[Callable[[asyncio.Event], Awaitable[None]]]] = lambda deps: ()
+
+
+def migrations(spec: ServiceSpec) -> list[db.Migration]:
+    return db.all_migrations(spec.name, spec.migrations_dir)
+
+
+async def open_pool(settings: ServiceSettings, stop: asyncio.Event | None = None) -> asyncpg.Pool:
+    """Connect, waiting (with capped backoff) while the database is not there yet."""
+    delay = 0.2
+    while True:
+        try:
+            return await db.create_pool(
+                settings.resolved_database_url(),
+                schema=settings.schema,
+                min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max,
+            )
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            if stop is not None and stop.is_set():
+                raise
+            log.warning("database_unreachable", error=str(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def run_migrate(spec: ServiceSpec, settings: ServiceSettings) -> list[str]:
+    conn = await asyncpg.connect(settings.resolved_database_url())
+    try:
+        return await db.migrate(conn, schema=settings.schema, migrations=migrations(spec))
+    finally:
+        await conn.close()
+
+
+def make_verifier(settings: ServiceSettings) -> TokenVerifier:
+    return TokenVerifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        jwks_file=settings.resolved_jwks_file(),
+        jwks_url=settings.jwks_url,
+    )
+
+
+def _install_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+class Process:
+    """The running parts of one service process; `run(role)` until `stop` is set."""
+
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings | None = None) -> None:
+        self.spec = spec
+        self.settings = settings or spec.settings()
+        self.stop = asyncio.Event()
+        self.deps: Deps | None = None
+        self.grpc: GrpcServer | None = None
+        self.http: uvicorn.Server | None = None
+        self.readiness = Readiness()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cleanup: Callable[[], Awaitable[None]] | None = None
+
+    async def _prepare(self) -> Deps:
+        pool = await open_pool(self.settings, self.stop)
+        self.deps = Deps(settings=self.settings, pool=pool, verifier=make_verifier(self.settings))
+        if self.spec.setup is not None:
+            self._cleanup = await self.spec.setup(self.deps)
+        return self.deps
+
+    def _consumers(self, deps: Deps) -> list[ConsumerRunner]:
+        runners = []
+        bootstrap = self.settings.resolved_kafka_bootstrap()
+        for c in self.spec.consumers(deps):
+            runners.append(
+                ConsumerRunner(
+                    pool=deps.pool,
+                    bootstrap=bootstrap,
+                    group_id=f"{self.settings.consumer_group or self.spec.name}.{c.name}",
+                    consumer_name=c.name,
+                    topics=list(c.topics),
+                    handlers=c.handlers,
+                    messages=list(c.messages),
+                )
+            )
+        return runners
+
+    def _start_workers(self, deps: Deps, *, relay: bool, consume: bool) -> list[ConsumerRunner]:
+        runners: list[ConsumerRunner] = []
+        if relay:
+            relay_ = OutboxRelay(deps.pool, schema=self.settings.schema, bootstrap=self.settings.resolved_kafka_bootstrap())
+            self._tasks.append(asyncio.create_task(relay_.run(self.stop), name="outbox-relay"))
+            for worker in self.spec.workers(deps):
+                self._tasks.append(asyncio.create_task(worker(self.stop), name="worker"))
+        if consume:
+            runners = self._consumers(deps)
+            for r in runners:
+                self._tasks.append(asyncio.create_task(r.run(), name=f"consumer-{r.consumer_name}"))
+        return runners
+
+    async def run(self, role: str) -> None:
+        _install_signals(self.stop)
+        if role == "migrate":
+            applied = await run_migrate(self.spec, self.settings)
+            log.info("migrated", applied=applied)
+            return
+        if self.settings.env == "dev" and role == "serve":
+            await self._migrate_with_retry()
+        deps = await self._prepare()
+        self.readiness.add(
+            "database", database_check(deps.pool, schema=self.settings.schema, migrations=migrations(self.spec))
+        )
+        self.readiness.add("broker", broker_check(self.settings.resolved_kafka_bootstrap()))
+        runners: list[ConsumerRunner] = []
+        try:
+            if role == "serve":
+                inproc = self.settings.inprocess_workers
+                runners = self._start_workers(deps, relay=inproc, consume=inproc)
+                await self._serve(deps)
+            elif role == "relay":
+                self._start_workers(deps, relay=True, consume=False)
+                await self.stop.wait()
+            elif role == "consume":
+                runners = self._start_workers(deps, relay=False, consume=True)
+                await self.stop.wait()
+            else:
+                raise SystemExit(f"unknown role {role!r}: serve | relay | consume | migrate")
+        finally:
+            self.stop.set()
+            for r in runners:
+                r.stop()
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=30)
+            if self._cleanup is not None:
+                await self._cleanup()
+            await deps.pool.close()
+            log.info("stopped", role=role)
+
+    async def _migrate_with_retry(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await run_migrate(self.spec, self.settings)
+                return
+            except (OSError, asyncpg.CannotConnectNowError) as exc:
+                log.warning("database_unreachable", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _serve(self, deps: Deps) -> None:
+        s = self.settings
+        self.grpc = build_server(
+            service_names=list(self.spec.grpc_services),
+            register=lambda server: self.spec.register_grpc(server, deps),
+            verifier=deps.verifier,
+            readiness=self.readiness,
+            host=s.grpc_host,
+            port=s.grpc_port,
+        )
+        await self.grpc.start()
+        app = create_app(
+            title=self.spec.title,
+            service=self.spec.name,
+            verifier=deps.verifier,
+            readiness=self.readiness,
+            routers=self.spec.routers(deps),
+        )
+        config = uvicorn.Config(
+            app, host=s.http_host, port=s.http_port, log_config=None, access_log=False, lifespan="off",
+            loop="none", http="httptools",
+        )
+        self.http = uvicorn.Server(config)
+        self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        http_task = asyncio.create_task(self.http.serve(), name="http")
+        log.info("serving", http=f"{s.http_host}:{s.http_port}", grpc=f"{s.grpc_host}:{self.grpc.port}")
+        stop_task = asyncio.create_task(self.stop.wait())
+        done, _ = await asyncio.wait({http_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        self.http.should_exit = True
+        await self.grpc.stop(5.0)
+        with contextlib.suppress(asyncio.CancelledError):
+            await http_task
+        stop_task.cancel()
+        if http_task in done and not self.stop.is_set() and http_task.exception() is not None:
+            raise RuntimeError("the HTTP server failed") from http_task.exception()
+
+
+def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.name}", description=spec.title)
+    parser.add_argument("role", nargs="?", default="serve", choices=["serve", "relay", "consume", "migrate"])
+    args = parser.parse_args(argv)
+    settings = spec.settings()
+    configure_logging(spec.name, settings.log_level)
+    try:
+        asyncio.run(Process(spec, settings).run(args.role))
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+def service_token_provider(settings: ServiceSettings) -> Callable[[], str]:
+    """The token this service presents to its peers: D07_SERVICE_TOKEN, or in dev one minted from the dev key
+    (renewed before it expires)."""
+    if settings.service_token:
+        fixed = settings.service_token
+        return lambda: fixed
+    if settings.env != "dev":
+        raise ValueError("D07_SERVICE_TOKEN is required outside dev")
+    import time
+
+    from d07.platform.auth import SERVICE, ensure_dev_keys, issue_token
+    from d07.platform.settings import RUN_DIR
+
+    key_path, _ = ensure_dev_keys(Path(settings.resolved_jwks_file()).parent if settings.jwks_file else RUN_DIR)
+    cache: dict[str, Any] = {"token": "", "until": 0.0}
+
+    def provide() -> str:
+        if time.time() > cache["until"]:
+            cache["token"] = issue_token(
+                key_path.read_bytes(), roles=[SERVICE], subject=f"service:{settings.service}",
+                issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=3600,
+            )
+            cache["until"] = time.time() + 3000
+        return str(cache["token"])
+
+    return provide

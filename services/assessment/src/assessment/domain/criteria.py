@@ -1,0 +1,39 @@
+"""Criteria sets of the standard. Pure data and rules, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PassRule(StrEnum):
+    ALL_CRITERIA = "all_criteria"
+    ALL_MANDATORY = "all_mandatory"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    code: str
+    text: str
+    mandatory: bool
+
+
+@dataclass(frozen=True)
+class CriteriaSet:
+    code: str
+    version: int
+    title: str
+    valid_from_year: int
+    valid_to_year: int | None
+    pass_rule: PassRule
+    unit_kinds: tuple[str, ...]
+    criteria: tuple[Criterion, ...]
+
+    def in_force(self, year: int) -> bool:
+        return self.valid_from_year <= year and (self.valid_to_year is None or year <= self.valid_to_year)
+
+    def passes(self, met: dict[str, bool]) -> bool:
+        """Whether a unit meeting `met` (criterion code -> met) passes under this set's rule."""
+        if self.pass_rule is PassRule.ALL_CRITERIA:
+            return all(met.get(c.code, False) for c in self.criteria)
+        return all(met.get(c.code, False) for c in self.criteria if c.mandatory)

@@ -1,0 +1,15 @@
+"""`python -m awards serve | relay | consume | migrate`."""
+
+from __future__ import annotations
+
+from d07.platform.runtime import main as run
+
+from awards.bootstrap import SPEC
+
+
+def main() -> None:
+    run(SPEC)
+
+
+if __name__ == "__main__":
+    main()

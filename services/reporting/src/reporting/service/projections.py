@@ -1,0 +1,70 @@
+"""Projections: each event handler updates a read model in the consumer's transaction.
+
+Handlers are idempotent twice over: the inbox skips a redelivered event, and an older version of an entity
+never overwrites a newer one (events of one entity arrive in order, but a replay may repeat them).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from d07.cameras.v1 import cameras_pb2
+from d07.platform.events.envelope import ConsumedEvent
+from d07.registry.v1 import registry_pb2
+
+UNITS_TOPIC = "d07.registry.units.v1"
+CAMERAS_TOPIC = "d07.cameras.cameras.v1"
+
+UNIT_KINDS = {1: "agency", 2: "enterprise", 3: "school"}
+UNIT_STATUSES = {1: "active", 2: "merged", 3: "dissolved"}
+CAMERA_STATUSES = {1: "planned", 2: "installed", 3: "decommissioned"}
+
+
+async def _stream_applied(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    await conn.execute(
+        """INSERT INTO stream_status (topic, events_applied, last_event_at) VALUES ($1, 1, $2)
+           ON CONFLICT (topic) DO UPDATE SET events_applied = stream_status.events_applied + 1,
+               last_event_at = GREATEST(stream_status.last_event_at, EXCLUDED.last_event_at)""",
+        event.topic,
+        event.time,
+    )
+
+
+async def on_unit(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    msg = event.message
+    assert isinstance(msg, registry_pb2.UnitCreated | registry_pb2.UnitUpdated)
+    u = msg.unit
+    await conn.execute(
+        """INSERT INTO units (unit_id, code, name, kind, district_code, status, version, event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (unit_id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name, kind = EXCLUDED.kind,
+               district_code = EXCLUDED.district_code, status = EXCLUDED.status, version = EXCLUDED.version,
+               event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE units.version < EXCLUDED.version""",
+        u.id, u.code, u.name, UNIT_KINDS.get(u.kind, "unspecified"), u.district_code,
+        UNIT_STATUSES.get(u.status, "active"), u.version, event.id,
+    )
+    await _stream_applied(conn, event)
+
+
+async def on_camera(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    msg = event.message
+    assert isinstance(msg, cameras_pb2.CameraRegistered)
+    c = msg.camera
+    await conn.execute(
+        """INSERT INTO cameras (camera_id, code, unit_id, status, version, event_id)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (camera_id) DO UPDATE SET code = EXCLUDED.code, unit_id = EXCLUDED.unit_id,
+               status = EXCLUDED.status, version = EXCLUDED.version, event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE cameras.version < EXCLUDED.version""",
+        c.id, c.code, c.unit_id or None, CAMERA_STATUSES.get(c.status, "planned"), c.version, event.id,
+    )
+    await _stream_applied(conn, event)
+
+
+HANDLERS = {
+    "d07.registry.v1.UnitCreated": on_unit,
+    "d07.registry.v1.UnitUpdated": on_unit,
+    "d07.cameras.v1.CameraRegistered": on_camera,
+}
+MESSAGES = [registry_pb2.UnitCreated, registry_pb2.UnitUpdated, cameras_pb2.CameraRegistered]
+TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC]
