@@ -24,7 +24,14 @@ UNITS = [
     ("THPT-CVA", "Trường THPT Chu Văn An", "school", "001", "00004", "Số 2 đường Lê Lợi"),
     ("CTY-DIEN-LUC", "Công ty Điện lực tỉnh", "enterprise", "002", "00031", "Số 45 đường Nguyễn Huệ"),
     ("DH-SU-PHAM", "Trường Đại học Sư phạm", "school", "003", "00055", "Số 1 đường Hùng Vương"),
-    ("KCN-FDI-01", "Công ty TNHH Điện tử Quang Minh (vốn FDI)", "enterprise", "004", "00078", "Khu công nghiệp Phú Tài"),
+    (
+        "KCN-FDI-01",
+        "Công ty TNHH Điện tử Quang Minh (vốn FDI)",
+        "enterprise",
+        "004",
+        "00078",
+        "Khu công nghiệp Phú Tài",
+    ),
 ]
 
 
@@ -35,20 +42,34 @@ def main() -> int:
     unit_ids: dict[str, str] = {}
     with httpx.Client(headers=headers, timeout=10) as http:
         for code, name, kind, district, commune, address in UNITS:
-            r = http.post(f"{REGISTRY}/v1/units", json={
-                "code": code, "name": name, "kind": kind, "district_code": district, "commune_code": commune,
-                "address": address,
-            })
+            r = http.post(
+                f"{REGISTRY}/v1/units",
+                json={
+                    "code": code,
+                    "name": name,
+                    "kind": kind,
+                    "district_code": district,
+                    "commune_code": commune,
+                    "address": address,
+                },
+            )
             if r.status_code == 201:
                 unit_ids[code] = r.json()["id"]
             elif r.status_code != 409:
                 print(f"unit {code}: {r.status_code} {r.text}", file=sys.stderr)
                 return 1
         for n, code in enumerate(unit_ids, start=1):
-            r = http.post(f"{CAMERAS}/v1/cameras", json={
-                "code": f"CAM-{n:05d}", "name": f"Camera cổng chính {code}", "latitude": 13.77 + n / 100,
-                "longitude": 109.22 + n / 100, "unit_id": unit_ids[code], "status": "installed",
-            })
+            r = http.post(
+                f"{CAMERAS}/v1/cameras",
+                json={
+                    "code": f"CAM-{n:05d}",
+                    "name": f"Camera cổng chính {code}",
+                    "latitude": 13.77 + n / 100,
+                    "longitude": 109.22 + n / 100,
+                    "unit_id": unit_ids[code],
+                    "status": "installed",
+                },
+            )
             if r.status_code not in (201, 409):
                 print(f"camera {n}: {r.status_code} {r.text}", file=sys.stderr)
                 return 1

@@ -67,8 +67,11 @@ def _start(ep: Endpoint, env: dict[str, str], logdir: Path) -> None:
     ep.log = logdir / f"{ep.name}.log"
     proc_env = dict(env, D07_HTTP_PORT=str(ep.http), D07_GRPC_PORT=str(ep.grpc))
     ep.proc = subprocess.Popen(
-        [sys.executable, "-m", ep.name, "serve"], env=proc_env, stdout=open(ep.log, "wb"),  # noqa: SIM115
-        stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", ep.name, "serve"],
+        env=proc_env,
+        stdout=open(ep.log, "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -92,7 +95,9 @@ def wait_ready(eps: list[Endpoint], timeout: float = 90.0) -> None:
 
 
 @pytest.fixture(scope="session")
-def platform(database_url: str, broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def platform(
+    database_url: str, broker: Broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
     keys = tmp_path_factory.mktemp("keys")
     key_path, jwks_path = ensure_dev_keys(keys)
     logdir = tmp_path_factory.mktemp("logs")

@@ -19,24 +19,6 @@ from d07.platform.devstack.procs import port_open
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def session_processes(sid: int) -> list[str]:
-    """Command lines of the live processes of session `sid` (zombies excluded)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, session = fields[0], int(fields[3])
-        if session == sid and state != "Z":
-            found.append(f"{entry.name} {cmdline}")
-    return found
-
-
 def descendants_by_marker(marker: str) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -60,26 +42,47 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
     env.update(D07_RUN_DIR=str(run_dir), D07_PORT_OFFSET=str(offset), D07_TEST_MARKER=marker)
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "d07.platform.devstack", "run", "--quiet", "--timeout", "150",
-         "--then", f"{sys.executable} {ROOT / 'tools' / 'demo_seed.py'}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "d07.platform.devstack",
+            "run",
+            "--quiet",
+            "--timeout",
+            "150",
+            "--then",
+            f"{sys.executable} {ROOT / 'tools' / 'demo_seed.py'}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 180
         while not (run_dir / "ready").exists():
             assert proc.poll() is None, (tmp_path / "run.log").read_text()[-5000:]
-            assert time.monotonic() < deadline, "not ready in time:\n" + (tmp_path / "run.log").read_text()[-5000:]
+            assert time.monotonic() < deadline, (
+                "not ready in time:\n" + (tmp_path / "run.log").read_text()[-5000:]
+            )
             time.sleep(0.5)
         for s in SERVICES:
             assert httpx.get(f"http://127.0.0.1:{s.http + offset}/readyz", timeout=5).status_code == 200
         # The demo data went in through the public API.
         out = subprocess.run(
             [sys.executable, "-m", "d07.platform.devstack", "token", "--role", "auditor"],
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         token = out.stdout.strip()
-        r = httpx.get(f"http://127.0.0.1:{8005 + offset}/v1/projections/status",
-                      headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        r = httpx.get(
+            f"http://127.0.0.1:{8005 + offset}/v1/projections/status",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
         assert r.status_code == 200
         assert "Ctrl-C stops everything" in (tmp_path / "run.log").read_text()
     finally:

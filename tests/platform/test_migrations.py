@@ -17,7 +17,9 @@ def write(dir_: Path, name: str, sql: str) -> None:
     (dir_ / name).write_text(sql, encoding="utf-8")
 
 
-async def test_applies_in_order_records_checksums_and_is_idempotent(database_url: str, tmp_path: Path) -> None:
+async def test_applies_in_order_records_checksums_and_is_idempotent(
+    database_url: str, tmp_path: Path
+) -> None:
     schema = unique("mig")
     write(tmp_path, "0001_units.sql", "CREATE TABLE units (id int PRIMARY KEY, name text NOT NULL);")
     write(tmp_path, "0002_seed.sql", "INSERT INTO units VALUES (1, 'Trường THPT Chu Văn An');")
@@ -25,15 +27,29 @@ async def test_applies_in_order_records_checksums_and_is_idempotent(database_url
     conn = await asyncpg.connect(database_url)
     try:
         assert await pending_migrations(conn, schema=schema, migrations=migrations) == [
-            "platform/0001_outbox_inbox_audit.sql", f"{schema}/0001_units.sql", f"{schema}/0002_seed.sql"
+            "platform/0001_outbox_inbox_audit.sql",
+            f"{schema}/0001_units.sql",
+            f"{schema}/0002_seed.sql",
         ]
         applied = await migrate(conn, schema=schema, migrations=migrations)
-        assert applied == ["platform/0001_outbox_inbox_audit.sql", f"{schema}/0001_units.sql", f"{schema}/0002_seed.sql"]
-        assert await conn.fetchval(f'SELECT name FROM "{schema}".units WHERE id = 1') == "Trường THPT Chu Văn An"
+        assert applied == [
+            "platform/0001_outbox_inbox_audit.sql",
+            f"{schema}/0001_units.sql",
+            f"{schema}/0002_seed.sql",
+        ]
+        assert (
+            await conn.fetchval(f'SELECT name FROM "{schema}".units WHERE id = 1') == "Trường THPT Chu Văn An"
+        )
         assert await migrate(conn, schema=schema, migrations=migrations) == []
         assert await pending_migrations(conn, schema=schema, migrations=migrations) == []
-        rows = await conn.fetch(f'SELECT source, version, checksum FROM "{schema}".schema_migrations ORDER BY 1, 2')
-        assert {(r["source"], r["version"]) for r in rows} == {("platform", "0001"), (schema, "0001"), (schema, "0002")}
+        rows = await conn.fetch(
+            f'SELECT source, version, checksum FROM "{schema}".schema_migrations ORDER BY 1, 2'
+        )
+        assert {(r["source"], r["version"]) for r in rows} == {
+            ("platform", "0001"),
+            (schema, "0001"),
+            (schema, "0002"),
+        }
         assert all(len(r["checksum"]) == 64 for r in rows)
     finally:
         await conn.close()
@@ -62,9 +78,9 @@ async def test_a_failing_file_rolls_back_alone(database_url: str, tmp_path: Path
             await migrate(conn, schema=schema, migrations=load_migrations(schema, tmp_path))
         assert await conn.fetchval(f"SELECT to_regclass('\"{schema}\".ok') IS NOT NULL")
         assert not await conn.fetchval(f"SELECT to_regclass('\"{schema}\".bad') IS NOT NULL")
-        assert await pending_migrations(conn, schema=schema, migrations=load_migrations(schema, tmp_path)) == [
-            f"{schema}/0002_bad.sql"
-        ]
+        assert await pending_migrations(
+            conn, schema=schema, migrations=load_migrations(schema, tmp_path)
+        ) == [f"{schema}/0002_bad.sql"]
     finally:
         await conn.close()
 
@@ -72,7 +88,11 @@ async def test_a_failing_file_rolls_back_alone(database_url: str, tmp_path: Path
 async def test_two_replicas_migrating_at_once_apply_each_file_once(database_url: str, tmp_path: Path) -> None:
     schema = unique("mig")
     # A slow migration: the second replica must wait on the advisory lock, then find nothing to do.
-    write(tmp_path, "0001_slow.sql", "SELECT pg_sleep(0.5); CREATE TABLE counter (n int); INSERT INTO counter VALUES (1);")
+    write(
+        tmp_path,
+        "0001_slow.sql",
+        "SELECT pg_sleep(0.5); CREATE TABLE counter (n int); INSERT INTO counter VALUES (1);",
+    )
     migrations = load_migrations(schema, tmp_path)
     a, b = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
     try:
@@ -88,7 +108,7 @@ async def test_two_replicas_migrating_at_once_apply_each_file_once(database_url:
 
 def test_misnamed_file_is_refused(tmp_path: Path) -> None:
     write(tmp_path, "units.sql", "SELECT 1;")
-    with pytest.raises(MigrationError, match="NNNN_what.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_what\.sql"):
         load_migrations("x", tmp_path)
 
 
@@ -98,10 +118,11 @@ async def test_audit_log_is_append_only(database_url: str, tmp_path: Path) -> No
     try:
         await migrate(conn, schema=schema, migrations=all_migrations(schema, None))
         await conn.execute(
-            f"INSERT INTO \"{schema}\".audit_log (actor, action, object_type, object_id) VALUES ('a','create','unit','1')"
+            f'INSERT INTO "{schema}".audit_log (actor, action, object_type, object_id) '
+            "VALUES ('a', 'create', 'unit', '1')"
         )
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
-            await conn.execute(f'UPDATE "{schema}".audit_log SET actor = \'b\'')
+            await conn.execute(f"UPDATE \"{schema}\".audit_log SET actor = 'b'")
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await conn.execute(f'DELETE FROM "{schema}".audit_log')
     finally:

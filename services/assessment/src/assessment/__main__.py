@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from d07.platform.runtime import main as run
-
 from assessment.bootstrap import SPEC
+from d07.platform.runtime import main as run
 
 
 def main() -> None:

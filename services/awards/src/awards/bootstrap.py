@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from d07.platform.runtime import ServiceSpec
-
 from awards.config import AwardsSettings
 from awards.entrypoints import grpc as grpc_door
 from awards.entrypoints import http as http_door
+from d07.platform.runtime import ServiceSpec
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

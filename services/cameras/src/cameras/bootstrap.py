@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from d07.platform.grpc import client_channel
-from d07.platform.runtime import Deps, ServiceSpec, service_token_provider
-
 from cameras.adapters.registry_client import RegistryClient
 from cameras.config import CamerasSettings
 from cameras.entrypoints import grpc as grpc_door
 from cameras.entrypoints import http as http_door
+from d07.platform.grpc import client_channel
+from d07.platform.runtime import Deps, ServiceSpec, service_token_provider
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -20,13 +19,14 @@ async def setup(deps: Deps) -> Callable[[], Awaitable[None]]:
     settings = deps.settings
     assert isinstance(settings, CamerasSettings)
     channel = client_channel(
-        settings.registry_grpc, token=service_token_provider(settings),
+        settings.registry_grpc,
+        token=service_token_provider(settings),
         default_timeout=settings.registry_timeout_seconds,
     )
     deps.extra["registry"] = RegistryClient(channel, timeout=settings.registry_timeout_seconds)
 
     async def close() -> None:
-        await channel.close()
+        await channel.close(grace=None)
 
     return close
 

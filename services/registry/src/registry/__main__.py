@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from d07.platform.runtime import main as run
-
 from registry.bootstrap import SPEC
 
 

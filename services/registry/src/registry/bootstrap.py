@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from d07.platform.runtime import Deps, ServiceSpec
-
 from registry.config import RegistrySettings
 from registry.entrypoints import grpc as grpc_door
 from registry.entrypoints import http as http_door

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from d07.platform.runtime import ConsumerSpec, ServiceSpec
-
 from reporting.config import ReportingSettings
 from reporting.entrypoints import grpc as grpc_door
 from reporting.entrypoints import http as http_door

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
 from d07.platform import context
+from d07.platform.db import Conn
 from d07.platform.metrics import AUDIT_WRITTEN
 
 
 async def record(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     action: str,
     object_type: str,
@@ -28,7 +27,8 @@ async def record(
     actor = who.subject if who is not None else "system"
     roles = sorted(who.roles) if who is not None else []
     await conn.execute(
-        """INSERT INTO audit_log (actor, roles, unit_id, action, object_type, object_id, details, source, request_id)
+        """INSERT INTO audit_log
+               (actor, roles, unit_id, action, object_type, object_id, details, source, request_id)
            VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9)""",
         actor,
         roles,

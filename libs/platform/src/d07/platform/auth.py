@@ -80,7 +80,9 @@ def ensure_unit_access(principal: Principal, unit_id: str | None, *, write: bool
     if UNIT_OFFICER in principal.roles and principal.unit_id and unit_id and principal.unit_id == unit_id:
         return
     raise PermissionDenied(
-        "a unit officer reaches only its own unit", code="other_unit", resource_type="unit",
+        "a unit officer reaches only its own unit",
+        code="other_unit",
+        resource_type="unit",
         resource_id=unit_id or "",
     )
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -23,6 +23,15 @@ log = get_logger(__name__)
 PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
 _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    # A connection of the caller's: a plain one, or one acquired from a pool.
+    Conn = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+else:
+    Conn = Any
 
 
 class MigrationError(RuntimeError):
@@ -107,7 +116,7 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def migrate(conn: asyncpg.Connection, *, schema: str, migrations: list[Migration]) -> list[str]:
+async def migrate(conn: Conn, *, schema: str, migrations: list[Migration]) -> list[str]:
     """Apply what is missing, in order, under an advisory lock. Returns the names applied now."""
     q = quote_ident(schema)
     key = _lock_key(schema)
@@ -132,14 +141,16 @@ async def migrate(conn: asyncpg.Connection, *, schema: str, migrations: list[Mig
                 if row["checksum"] != m.checksum:
                     raise MigrationError(
                         f"{m.source}/{m.name} was changed after it was applied to schema {schema} "
-                        f"(recorded {row['checksum'][:12]}, file {m.checksum[:12]}); add a new migration instead"
+                        f"(recorded {row['checksum'][:12]}, file {m.checksum[:12]}); "
+                        "add a new migration instead"
                     )
                 continue
             async with conn.transaction():
                 await conn.execute(f"SET LOCAL search_path TO {q}, public")
                 await conn.execute(m.sql)
                 await conn.execute(
-                    f"INSERT INTO {q}.schema_migrations (source, version, name, checksum) VALUES ($1,$2,$3,$4)",
+                    f"INSERT INTO {q}.schema_migrations (source, version, name, checksum) "
+                    "VALUES ($1, $2, $3, $4)",
                     m.source,
                     m.version,
                     m.name,
@@ -152,7 +163,9 @@ async def migrate(conn: asyncpg.Connection, *, schema: str, migrations: list[Mig
         await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
 
-async def pending_migrations(conn: asyncpg.Connection, *, schema: str, migrations: list[Migration]) -> list[str]:
+async def pending_migrations(
+    conn: Conn, *, schema: str, migrations: list[Migration]
+) -> list[str]:
     """Names of migrations not yet applied (readiness reports not-ready while any remain)."""
     exists = await conn.fetchval(
         "SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.schema_migrations"

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ class ConsumerSpec:
     name: str
     topics: Sequence[str]
     messages: Sequence[type[Message]]
-    handlers: dict[str, Handler]
+    handlers: Mapping[str, Handler]
 
 
 @dataclass
@@ -69,7 +69,7 @@ class ServiceSpec:
     # Extra setup (peer channels, domain gauges); its result lands in Deps.extra; the cleanup runs at stop.
     setup: Callable[[Deps], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None
     # Extra periodic workers of the service (for example overdue checks), run beside the relay.
-    workers: Callable[[Deps], Sequence[Callable[[asyncio.Event], Awaitable[None]]]] = lambda deps: ()
+    workers: Callable[[Deps], Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]] = lambda deps: ()
 
 
 def migrations(spec: ServiceSpec) -> list[db.Migration]:
@@ -83,11 +83,11 @@ async def open_pool(settings: ServiceSettings, stop: asyncio.Event | None = None
         try:
             return await db.create_pool(
                 settings.resolved_database_url(),
-                schema=settings.schema,
+                schema=settings.db_schema,
                 min_size=settings.db_pool_min,
                 max_size=settings.db_pool_max,
             )
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             if stop is not None and stop.is_set():
                 raise
             log.warning("database_unreachable", error=str(exc), retry_in=delay)
@@ -98,7 +98,7 @@ async def open_pool(settings: ServiceSettings, stop: asyncio.Event | None = None
 async def run_migrate(spec: ServiceSpec, settings: ServiceSettings) -> list[str]:
     conn = await asyncpg.connect(settings.resolved_database_url())
     try:
-        return await db.migrate(conn, schema=settings.schema, migrations=migrations(spec))
+        return await db.migrate(conn, schema=settings.db_schema, migrations=migrations(spec))
     finally:
         await conn.close()
 
@@ -110,6 +110,15 @@ def make_verifier(settings: ServiceSettings) -> TokenVerifier:
         jwks_file=settings.resolved_jwks_file(),
         jwks_url=settings.jwks_url,
     )
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn inside a process that owns its signals: the process's stop event ends the server, so uvicorn
+    must neither take SIGTERM/SIGINT for itself nor raise them again when it exits."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 def _install_signals(stop: asyncio.Event) -> None:
@@ -160,7 +169,9 @@ class Process:
     def _start_workers(self, deps: Deps, *, relay: bool, consume: bool) -> list[ConsumerRunner]:
         runners: list[ConsumerRunner] = []
         if relay:
-            relay_ = OutboxRelay(deps.pool, schema=self.settings.schema, bootstrap=self.settings.resolved_kafka_bootstrap())
+            relay_ = OutboxRelay(
+                deps.pool, schema=self.settings.db_schema, bootstrap=self.settings.resolved_kafka_bootstrap()
+            )
             self._tasks.append(asyncio.create_task(relay_.run(self.stop), name="outbox-relay"))
             for worker in self.spec.workers(deps):
                 self._tasks.append(asyncio.create_task(worker(self.stop), name="worker"))
@@ -180,7 +191,8 @@ class Process:
             await self._migrate_with_retry()
         deps = await self._prepare()
         self.readiness.add(
-            "database", database_check(deps.pool, schema=self.settings.schema, migrations=migrations(self.spec))
+            "database",
+            database_check(deps.pool, schema=self.settings.db_schema, migrations=migrations(self.spec)),
         )
         self.readiness.add("broker", broker_check(self.settings.resolved_kafka_bootstrap()))
         runners: list[ConsumerRunner] = []
@@ -238,11 +250,16 @@ class Process:
             routers=self.spec.routers(deps),
         )
         config = uvicorn.Config(
-            app, host=s.http_host, port=s.http_port, log_config=None, access_log=False, lifespan="off",
-            loop="none", http="httptools",
+            app,
+            host=s.http_host,
+            port=s.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            loop="none",
+            http="httptools",
         )
-        self.http = uvicorn.Server(config)
-        self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.http = _EmbeddedUvicorn(config)
         http_task = asyncio.create_task(self.http.serve(), name="http")
         log.info("serving", http=f"{s.http_host}:{s.http_port}", grpc=f"{s.grpc_host}:{self.grpc.port}")
         stop_task = asyncio.create_task(self.stop.wait())
@@ -262,10 +279,8 @@ def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = spec.settings()
     configure_logging(spec.name, settings.log_level)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(Process(spec, settings).run(args.role))
-    except KeyboardInterrupt:
-        pass
     sys.exit(0)
 
 
@@ -282,14 +297,20 @@ def service_token_provider(settings: ServiceSettings) -> Callable[[], str]:
     from d07.platform.auth import SERVICE, ensure_dev_keys, issue_token
     from d07.platform.settings import RUN_DIR
 
-    key_path, _ = ensure_dev_keys(Path(settings.resolved_jwks_file()).parent if settings.jwks_file else RUN_DIR)
+    key_path, _ = ensure_dev_keys(
+        Path(settings.resolved_jwks_file()).parent if settings.jwks_file else RUN_DIR
+    )
     cache: dict[str, Any] = {"token": "", "until": 0.0}
 
     def provide() -> str:
         if time.time() > cache["until"]:
             cache["token"] = issue_token(
-                key_path.read_bytes(), roles=[SERVICE], subject=f"service:{settings.service}",
-                issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl_seconds=3600,
+                key_path.read_bytes(),
+                roles=[SERVICE],
+                subject=f"service:{settings.service}",
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                ttl_seconds=3600,
             )
             cache["until"] = time.time() + 3000
         return str(cache["token"])

@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+
+from assessment.adapters import criteria_repo
+from assessment.domain.criteria import CriteriaSet
 from d07.platform.auth import Principal, ensure_unit_access
 from d07.platform.errors import FieldProblem, InvalidArgument, NotFound
 from d07.platform.events.consumer import InvalidEvent
 from d07.platform.events.envelope import ConsumedEvent
 from d07.registry.v1 import registry_pb2
-
-from assessment.adapters import criteria_repo
-from assessment.domain.criteria import CriteriaSet
 
 UNIT_KINDS = {1: "agency", 2: "enterprise", 3: "school"}
 
@@ -37,14 +37,19 @@ async def get_known_unit(pool: asyncpg.Pool, unit_id: str, *, principal: Princip
     try:
         uid = uuid.UUID(unit_id)
     except ValueError:
-        raise InvalidArgument("not a unit id", code="invalid_id",
-                              fields=[FieldProblem("unit_id", "a UUID is expected")]) from None
+        raise InvalidArgument(
+            "not a unit id", code="invalid_id", fields=[FieldProblem("unit_id", "a UUID is expected")]
+        ) from None
     ensure_unit_access(principal, str(uid))
     async with pool.acquire() as conn:
         row = await criteria_repo.get_unit(conn, uid)
     if row is None:
-        raise NotFound(f"no unit {uid} known to assessment", code="unit_not_found", resource_type="unit",
-                       resource_id=str(uid))
+        raise NotFound(
+            f"no unit {uid} known to assessment",
+            code="unit_not_found",
+            resource_type="unit",
+            resource_id=str(uid),
+        )
     return KnownUnit(row["unit_id"], row["code"], row["name"], row["kind"], row["district_code"])
 
 
@@ -56,9 +61,15 @@ async def on_unit(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         uuid.UUID(u.id)
     except ValueError:
         raise InvalidEvent(f"unit id {u.id!r} is not a UUID") from None
-    await criteria_repo.upsert_unit(conn, unit_id=u.id, code=u.code, name=u.name,
-                                    kind=UNIT_KINDS.get(u.kind, "unspecified"), district_code=u.district_code,
-                                    version=u.version)
+    await criteria_repo.upsert_unit(
+        conn,
+        unit_id=u.id,
+        code=u.code,
+        name=u.name,
+        kind=UNIT_KINDS.get(u.kind, "unspecified"),
+        district_code=u.district_code,
+        version=u.version,
+    )
 
 
 EVENT_HANDLERS = {

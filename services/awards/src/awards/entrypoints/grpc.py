@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+
+from awards.service.forms import list_forms
 from d07.awards.v1 import awards_pb2 as pb
 from d07.awards.v1 import awards_pb2_grpc as pb_grpc
 from d07.platform.grpc import current_principal
-
-from awards.service.forms import list_forms
 
 
 class AwardsServicer(pb_grpc.AwardsServiceServicer):
@@ -20,7 +20,10 @@ class AwardsServicer(pb_grpc.AwardsServiceServicer):
     ) -> pb.ListAwardFormsResponse:
         forms = await list_forms(self.pool, principal=current_principal())
         return pb.ListAwardFormsResponse(
-            forms=[pb.AwardForm(code=f.code, name=f.name, issuer=f.issuer, deciding_role=f.deciding_role) for f in forms]
+            forms=[
+                pb.AwardForm(code=f.code, name=f.name, issuer=f.issuer, deciding_role=f.deciding_role)
+                for f in forms
+            ]
         )
 
 

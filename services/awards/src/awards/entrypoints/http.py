@@ -6,10 +6,10 @@ from dataclasses import asdict
 from typing import Any
 
 import asyncpg
-from d07.platform.http import Caller
 from fastapi import APIRouter
 
 from awards.service.forms import list_forms
+from d07.platform.http import Caller
 
 
 def router(pool: asyncpg.Pool) -> APIRouter:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncpg
-from d07.platform.auth import Principal
 
 from awards.domain.forms import AwardForm
+from d07.platform.auth import Principal
 
 
 async def list_forms(pool: asyncpg.Pool, *, principal: Principal) -> list[AwardForm]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import grpc
+
 from d07.platform.errors import Unavailable
 from d07.registry.v1 import registry_pb2, registry_pb2_grpc
 

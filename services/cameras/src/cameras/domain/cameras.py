@@ -67,5 +67,12 @@ def validate(cmd: CreateCamera) -> CreateCamera:
             problems.append(FieldProblem("unit_id", "a UUID is expected"))
     if problems:
         raise InvalidArgument("the camera is not valid", code="invalid_camera", fields=problems)
-    return CreateCamera(code=code, name=name, latitude=cmd.latitude, longitude=cmd.longitude, unit_id=unit_id,
-                        address=" ".join(cmd.address.split()), status=cmd.status)
+    return CreateCamera(
+        code=code,
+        name=name,
+        latitude=cmd.latitude,
+        longitude=cmd.longitude,
+        unit_id=unit_id,
+        address=" ".join(cmd.address.split()),
+        status=cmd.status,
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
-from d07.cameras.v1 import cameras_pb2 as pb
-from d07.cameras.v1 import cameras_pb2_grpc as pb_grpc
-from d07.platform.grpc import current_principal
 
 from cameras.domain.cameras import CreateCamera
 from cameras.service import cameras
 from cameras.service.cameras import STATUS_FROM_PB, Registry, camera_to_pb
+from d07.cameras.v1 import cameras_pb2 as pb
+from d07.cameras.v1 import cameras_pb2_grpc as pb_grpc
+from d07.platform.grpc import current_principal
 
 
 class CamerasServicer(pb_grpc.CamerasServiceServicer):
@@ -18,16 +18,24 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
         self.pool = pool
         self.registry = registry
 
-    async def CreateCamera(self, request: pb.CreateCameraRequest, context: grpc.aio.ServicerContext) -> pb.CreateCameraResponse:
+    async def CreateCamera(
+        self, request: pb.CreateCameraRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateCameraResponse:
         cmd = CreateCamera(
-            code=request.code, name=request.name, latitude=request.latitude, longitude=request.longitude,
-            unit_id=request.unit_id, address=request.address,
+            code=request.code,
+            name=request.name,
+            latitude=request.latitude,
+            longitude=request.longitude,
+            unit_id=request.unit_id,
+            address=request.address,
             status=STATUS_FROM_PB.get(request.status, "planned"),
         )
         camera = await cameras.create_camera(self.pool, self.registry, cmd, principal=current_principal())
         return pb.CreateCameraResponse(camera=camera_to_pb(camera))
 
-    async def GetCamera(self, request: pb.GetCameraRequest, context: grpc.aio.ServicerContext) -> pb.GetCameraResponse:
+    async def GetCamera(
+        self, request: pb.GetCameraRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCameraResponse:
         camera = await cameras.get_camera(self.pool, request.id, principal=current_principal())
         return pb.GetCameraResponse(camera=camera_to_pb(camera))
 

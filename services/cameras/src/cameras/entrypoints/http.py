@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
-from d07.platform.http import Caller
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from cameras.domain.cameras import Camera, CreateCamera
 from cameras.service import cameras
 from cameras.service.cameras import Registry
+from d07.platform.http import Caller
 
 
 class CameraCreate(BaseModel):
@@ -40,8 +40,18 @@ class CameraRead(BaseModel):
 
     @classmethod
     def of(cls, c: Camera) -> CameraRead:
-        return cls(id=c.id, code=c.code, name=c.name, unit_id=c.unit_id, latitude=c.latitude, longitude=c.longitude,
-                   address=c.address, status=c.status.value, version=c.version, created_at=c.created_at)
+        return cls(
+            id=c.id,
+            code=c.code,
+            name=c.name,
+            unit_id=c.unit_id,
+            latitude=c.latitude,
+            longitude=c.longitude,
+            address=c.address,
+            status=c.status.value,
+            version=c.version,
+            created_at=c.created_at,
+        )
 
 
 def router(pool: asyncpg.Pool, registry: Registry) -> APIRouter:
@@ -49,7 +59,9 @@ def router(pool: asyncpg.Pool, registry: Registry) -> APIRouter:
 
     @api.post("/cameras", status_code=status.HTTP_201_CREATED, response_model=CameraRead)
     async def create_camera(body: CameraCreate, caller: Caller) -> CameraRead:
-        camera = await cameras.create_camera(pool, registry, CreateCamera(**body.model_dump()), principal=caller)
+        camera = await cameras.create_camera(
+            pool, registry, CreateCamera(**body.model_dump()), principal=caller
+        )
         return CameraRead.of(camera)
 
     @api.get("/cameras/{camera_id}", response_model=CameraRead)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
 from d07.registry.v1 import registry_pb2 as pb
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from registry.domain.units import Unit, UnitKind, UnitStatus
 
 KIND_TO_PB = {

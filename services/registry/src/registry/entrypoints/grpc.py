@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+
 from d07.platform.grpc import current_principal
 from d07.registry.v1 import registry_pb2 as pb
 from d07.registry.v1 import registry_pb2_grpc as pb_grpc
-
 from registry.adapters.messages import KIND_FROM_PB, unit_to_pb
 from registry.domain.units import CreateUnit
 from registry.service import units
@@ -17,7 +17,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def CreateUnit(self, request: pb.CreateUnitRequest, context: grpc.aio.ServicerContext) -> pb.CreateUnitResponse:
+    async def CreateUnit(
+        self, request: pb.CreateUnitRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateUnitResponse:
         cmd = CreateUnit(
             code=request.code,
             name=request.name,
@@ -29,14 +31,18 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         unit = await units.create_unit(self.pool, cmd, principal=current_principal())
         return pb.CreateUnitResponse(unit=unit_to_pb(unit))
 
-    async def GetUnit(self, request: pb.GetUnitRequest, context: grpc.aio.ServicerContext) -> pb.GetUnitResponse:
+    async def GetUnit(
+        self, request: pb.GetUnitRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUnitResponse:
         unit = await units.get_unit(self.pool, request.id, principal=current_principal())
         return pb.GetUnitResponse(unit=unit_to_pb(unit))
 
     async def BatchGetUnits(
         self, request: pb.BatchGetUnitsRequest, context: grpc.aio.ServicerContext
     ) -> pb.BatchGetUnitsResponse:
-        found, missing = await units.batch_get_units(self.pool, list(request.ids), principal=current_principal())
+        found, missing = await units.batch_get_units(
+            self.pool, list(request.ids), principal=current_principal()
+        )
         return pb.BatchGetUnitsResponse(units=[unit_to_pb(u) for u in found], missing_ids=missing)
 
 

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Literal
 
 import asyncpg
-from d07.platform.http import Caller
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
+from d07.platform.http import Caller
 from registry.domain.units import CreateUnit, Unit
 from registry.service import units
 
@@ -40,9 +40,17 @@ class UnitRead(BaseModel):
     @classmethod
     def of(cls, unit: Unit) -> UnitRead:
         return cls(
-            id=unit.id, code=unit.code, name=unit.name, kind=unit.kind.value, district_code=unit.district_code,
-            commune_code=unit.commune_code, address=unit.address, status=unit.status.value,
-            version=unit.version, created_at=unit.created_at, updated_at=unit.updated_at,
+            id=unit.id,
+            code=unit.code,
+            name=unit.name,
+            kind=unit.kind.value,
+            district_code=unit.district_code,
+            commune_code=unit.commune_code,
+            address=unit.address,
+            status=unit.status.value,
+            version=unit.version,
+            created_at=unit.created_at,
+            updated_at=unit.updated_at,
         )
 
 

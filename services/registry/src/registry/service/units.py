@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+
 from d07.platform import audit
 from d07.platform.auth import ADMIN, Principal, ensure_unit_access, require_roles
 from d07.platform.errors import AlreadyExists, FieldProblem, InvalidArgument, NotFound
 from d07.platform.events import outbox
 from d07.registry.v1 import registry_pb2 as pb
-
 from registry.adapters import messages, units_repo
 from registry.domain.units import CreateUnit, Unit, validate
 
@@ -35,15 +35,26 @@ async def create_unit(pool: asyncpg.Pool, cmd: CreateUnit, *, principal: Princip
         unit = await units_repo.add(conn, unit_id=uuid.uuid4(), cmd=cmd)
         if unit is None:
             raise AlreadyExists(
-                f"a unit with code {cmd.code} exists", code="unit_code_taken", resource_type="unit",
-                resource_id=cmd.code, fields=[FieldProblem("code", "already used by another unit")],
+                f"a unit with code {cmd.code} exists",
+                code="unit_code_taken",
+                resource_type="unit",
+                resource_id=cmd.code,
+                fields=[FieldProblem("code", "already used by another unit")],
             )
         await audit.record(
-            conn, action="unit.create", object_type="unit", object_id=str(unit.id), unit_id=str(unit.id),
+            conn,
+            action="unit.create",
+            object_type="unit",
+            object_id=str(unit.id),
+            unit_id=str(unit.id),
             details={"code": unit.code, "name": unit.name},
         )
         await outbox.add(
-            conn, topic=UNITS_TOPIC, key=str(unit.id), source=SOURCE, subject=str(unit.id),
+            conn,
+            topic=UNITS_TOPIC,
+            key=str(unit.id),
+            source=SOURCE,
+            subject=str(unit.id),
             message=pb.UnitCreated(unit=messages.unit_to_pb(unit), actor=messages.actor(principal)),
         )
     return unit
@@ -59,11 +70,14 @@ async def get_unit(pool: asyncpg.Pool, unit_id: str, *, principal: Principal) ->
     return unit
 
 
-async def batch_get_units(pool: asyncpg.Pool, ids: list[str], *, principal: Principal) -> tuple[list[Unit], list[str]]:
+async def batch_get_units(
+    pool: asyncpg.Pool, ids: list[str], *, principal: Principal
+) -> tuple[list[Unit], list[str]]:
     """The units that exist and the ids that do not. For services and province-wide readers."""
     if len(ids) > MAX_BATCH:
         raise InvalidArgument(
-            f"at most {MAX_BATCH} ids per call", code="batch_too_large",
+            f"at most {MAX_BATCH} ids per call",
+            code="batch_too_large",
             fields=[FieldProblem("ids", f"{len(ids)} given")],
         )
     parsed = [parse_id(i, f"ids[{n}]") for n, i in enumerate(ids)]

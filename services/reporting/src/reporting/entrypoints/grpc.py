@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from d07.platform.grpc import current_principal
 from d07.reporting.v1 import reporting_pb2 as pb
 from d07.reporting.v1 import reporting_pb2_grpc as pb_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from reporting.service.status import projection_status
 
 

@@ -6,9 +6,9 @@ from dataclasses import asdict
 from typing import Any
 
 import asyncpg
-from d07.platform.http import Caller
 from fastapi import APIRouter
 
+from d07.platform.http import Caller
 from reporting.service.status import projection_status
 
 

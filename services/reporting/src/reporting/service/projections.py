@@ -7,6 +7,7 @@ never overwrites a newer one (events of one entity arrive in order, but a replay
 from __future__ import annotations
 
 import asyncpg
+
 from d07.cameras.v1 import cameras_pb2
 from d07.platform.events.envelope import ConsumedEvent
 from d07.registry.v1 import registry_pb2
@@ -36,12 +37,18 @@ async def on_unit(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
     await conn.execute(
         """INSERT INTO units (unit_id, code, name, kind, district_code, status, version, event_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (unit_id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name, kind = EXCLUDED.kind,
-               district_code = EXCLUDED.district_code, status = EXCLUDED.status, version = EXCLUDED.version,
+           ON CONFLICT (unit_id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
+               kind = EXCLUDED.kind, district_code = EXCLUDED.district_code, status = EXCLUDED.status, version = EXCLUDED.version,
                event_id = EXCLUDED.event_id, updated_at = now()
            WHERE units.version < EXCLUDED.version""",
-        u.id, u.code, u.name, UNIT_KINDS.get(u.kind, "unspecified"), u.district_code,
-        UNIT_STATUSES.get(u.status, "active"), u.version, event.id,
+        u.id,
+        u.code,
+        u.name,
+        UNIT_KINDS.get(u.kind, "unspecified"),
+        u.district_code,
+        UNIT_STATUSES.get(u.status, "active"),
+        u.version,
+        event.id,
     )
     await _stream_applied(conn, event)
 
@@ -54,9 +61,15 @@ async def on_camera(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         """INSERT INTO cameras (camera_id, code, unit_id, status, version, event_id)
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (camera_id) DO UPDATE SET code = EXCLUDED.code, unit_id = EXCLUDED.unit_id,
-               status = EXCLUDED.status, version = EXCLUDED.version, event_id = EXCLUDED.event_id, updated_at = now()
+               status = EXCLUDED.status, version = EXCLUDED.version, event_id = EXCLUDED.event_id,
+               updated_at = now()
            WHERE cameras.version < EXCLUDED.version""",
-        c.id, c.code, c.unit_id or None, CAMERA_STATUSES.get(c.status, "planned"), c.version, event.id,
+        c.id,
+        c.code,
+        c.unit_id or None,
+        CAMERA_STATUSES.get(c.status, "planned"),
+        c.version,
+        event.id,
     )
     await _stream_applied(conn, event)
 

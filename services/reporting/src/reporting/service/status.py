@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+
 from d07.platform.auth import ADMIN, AUDITOR, CHAIRMAN_OFFICE, POLICE, SERVICE, Principal, require_roles
 
 
@@ -26,7 +27,9 @@ class ProjectionStatus:
 async def projection_status(pool: asyncpg.Pool, *, principal: Principal) -> ProjectionStatus:
     require_roles(principal, ADMIN, POLICE, CHAIRMAN_OFFICE, AUDITOR, SERVICE)
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT topic, events_applied, last_event_at FROM stream_status ORDER BY topic")
+        rows = await conn.fetch(
+            "SELECT topic, events_applied, last_event_at FROM stream_status ORDER BY topic"
+        )
         units = await conn.fetchval("SELECT count(*) FROM units")
         cameras = await conn.fetchval("SELECT count(*) FROM cameras")
     return ProjectionStatus(

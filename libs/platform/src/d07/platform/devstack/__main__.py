@@ -117,12 +117,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         (p, True) for s in SERVICES for p in (s.http + offset(), s.grpc + offset())
     ]:
         if what and port_open("127.0.0.1", port):
-            print(f"port {port} is taken: is the platform already running? (or set D07_PORT_OFFSET)", file=sys.stderr)
+            print(
+                f"port {port} is taken: is the platform already running? (or set D07_PORT_OFFSET)",
+                file=sys.stderr,
+            )
             return 1
     (rd / "database_url").write_text(database_url)
     (rd / "kafka_bootstrap").write_text(bootstrap)
-    procfile = _procfile(rd, database_url=database_url, bootstrap=bootstrap, start_pg=start_pg,
-                         start_broker=start_broker)
+    procfile = _procfile(
+        rd, database_url=database_url, bootstrap=bootstrap, start_pg=start_pg, start_broker=start_broker
+    )
     log = open(rd / "services.log", "ab")  # noqa: SIM115
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "start", "-f", str(procfile), "-d", str(Path.cwd()), "--no-colour"],
@@ -157,7 +161,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             seeded = subprocess.run(args.then, shell=True, env=env, check=False)  # noqa: S602 (our own command)
             if seeded.returncode != 0:
                 print("loading the demo data failed", file=sys.stderr)
-        print("\nd07 is ready:\n" + _table(database_url, bootstrap) + "\nCtrl-C stops everything.\n", flush=True)
+        print(
+            "\nd07 is ready:\n" + _table(database_url, bootstrap) + "\nCtrl-C stops everything.\n", flush=True
+        )
         (rd / "ready").write_text(json.dumps({"pid": os.getpid()}))
         honcho.wait()
     finally:
@@ -186,13 +192,18 @@ def cmd_postgres(args: argparse.Namespace) -> int:
 
 def cmd_broker(args: argparse.Namespace) -> int:
     url = f"tcp://127.0.0.1:{args.port}"
-    os.execv(str(tansu_binary()), ["tansu", "broker", "--listener-url", url, "--advertised-listener-url", url])
+    os.execv(  # noqa: S606 (replace this process by the broker, so signals reach it directly)
+        str(tansu_binary()), ["tansu", "broker", "--listener-url", url, "--advertised-listener-url", url]
+    )
 
 
 def cmd_token(args: argparse.Namespace) -> int:
     key_path, _ = ensure_dev_keys(run_dir())
     token = issue_token(
-        key_path.read_bytes(), roles=[args.role], subject=args.subject or f"dev-{args.role}", unit_id=args.unit,
+        key_path.read_bytes(),
+        roles=[args.role],
+        subject=args.subject or f"dev-{args.role}",
+        unit_id=args.unit,
         ttl_seconds=args.ttl,
     )
     print(token)

@@ -30,7 +30,9 @@ def postgres_bindir() -> Path:
             return path
     pg_config = shutil.which("pg_config")
     if pg_config:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        out = subprocess.run(
+            [pg_config, "--bindir"], capture_output=True, text=True, check=False
+        ).stdout.strip()
         if out and (Path(out) / "initdb").exists():
             return Path(out)
     for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
@@ -43,14 +45,14 @@ def _as_user() -> str | None:
     return RUN_AS if os.geteuid() == 0 else None
 
 
-def _identity() -> dict[str, object]:
-    """subprocess arguments that drop root: the user, its own group, and no supplementary groups (with root's
-    group kept, a directory's group bits would apply instead of its "other" bits)."""
+def _identity() -> tuple[int | None, int | None, list[int] | None]:
+    """(user, group, extra_groups) for subprocess to drop root: the user, its own group, and no supplementary
+    groups (with root's group kept, a directory's group bits would apply instead of its "other" bits)."""
     user = _as_user()
     if user is None:
-        return {}
+        return None, None, None
     entry = pwd.getpwnam(user)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    return entry.pw_uid, entry.pw_gid, []
 
 
 def _make_readable(path: Path) -> None:
@@ -97,12 +99,24 @@ class Postgres:
         _make_readable(self.datadir)
         _make_readable(bindir)
         self._chown(self.datadir)
+        uid, gid, groups = _identity()
         done = subprocess.run(
-            [str(bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
             check=False,
             capture_output=True,
-            **_identity(),  # type: ignore[arg-type]
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace')}")
@@ -113,14 +127,35 @@ class Postgres:
             self.port = free_port()
         bindir = postgres_bindir()
         log = open(self.datadir.parent / f"{self.datadir.name}.log", "ab")  # noqa: SIM115
+        uid, gid, groups = _identity()
         self.proc = subprocess.Popen(
-            [str(bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", str(self.datadir), "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=256MB"],
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(self.datadir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.datadir),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            **_identity(),  # type: ignore[arg-type]
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
         wait_for_port("127.0.0.1", self.port, timeout=60, proc=self.proc)
         self._wait_accepting()
@@ -131,7 +166,8 @@ class Postgres:
         for _ in range(600):
             ok = subprocess.run(
                 [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"],
-                capture_output=True, check=False,
+                capture_output=True,
+                check=False,
             )
             if ok.returncode == 0:
                 return

@@ -25,13 +25,17 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
         return False
 
 
-def wait_for_port(host: str, port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if port_open(host, port):
             return
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode} before {host}:{port} opened")
+            raise RuntimeError(
+                f"process {proc.args!r} exited with {proc.returncode} before {host}:{port} opened"
+            )
         time.sleep(0.05)
     raise TimeoutError(f"{host}:{port} did not open within {timeout} s")
 
