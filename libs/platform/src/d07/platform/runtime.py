@@ -36,6 +36,10 @@ from d07.platform.settings import ServiceSettings
 log = get_logger(__name__)
 
 
+# A periodic job of a service (for example an overdue check): runs until the event is set.
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
     """One consumer group of a service: the topics it reads and a handler per event type."""
@@ -69,7 +73,7 @@ class ServiceSpec:
     # Extra setup (peer channels, domain gauges); its result lands in Deps.extra; the cleanup runs at stop.
     setup: Callable[[Deps], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None
     # Extra periodic workers of the service (for example overdue checks), run beside the relay.
-    workers: Callable[[Deps], Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]]] = lambda deps: ()
+    workers: Callable[[Deps], Sequence[Worker]] = lambda deps: ()
 
 
 def migrations(spec: ServiceSpec) -> list[db.Migration]:

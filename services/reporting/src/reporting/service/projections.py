@@ -38,7 +38,8 @@ async def on_unit(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         """INSERT INTO units (unit_id, code, name, kind, district_code, status, version, event_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (unit_id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
-               kind = EXCLUDED.kind, district_code = EXCLUDED.district_code, status = EXCLUDED.status, version = EXCLUDED.version,
+               kind = EXCLUDED.kind, district_code = EXCLUDED.district_code, status = EXCLUDED.status,
+               version = EXCLUDED.version,
                event_id = EXCLUDED.event_id, updated_at = now()
            WHERE units.version < EXCLUDED.version""",
         u.id,
