@@ -24,12 +24,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from d07.platform import context
@@ -253,12 +255,14 @@ _AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 # --- the request middleware ---------------------------------------------------------------------------
 
 
-def route_template(scope: Scope) -> str:
+def route_template(scope: Scope, static_paths: frozenset[str] = frozenset()) -> str:
     """The template of the route that matched (`/v1/units/{unit_id}`), never the raw path.
 
     FastAPI 0.16x includes routers lazily: for a router included in a router, `scope["route"].path` is
     only the innermost part, while the effective route context it records holds the full template. That
     context is preferred when present; `scope["route"]` is Starlette's own contract and the fallback.
+    FastAPI records neither for its plain routes (`/docs`, `/openapi.json`): those have no parameters,
+    so a path found in `static_paths` is its own template.
     """
     effective = (scope.get("fastapi") or {}).get("effective_route_context")
     template = getattr(effective, "path_format", None)
@@ -266,7 +270,10 @@ def route_template(scope: Scope) -> str:
         return template
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return template if isinstance(template, str) and template else UNMATCHED_ROUTE
+    if isinstance(template, str) and template:
+        return template
+    path = scope.get("path", "")
+    return path if path in static_paths else UNMATCHED_ROUTE
 
 
 def _request_id(headers: Headers) -> str:
@@ -289,8 +296,9 @@ class RequestMiddleware:
     no handler took becomes a 500 problem (logged with its traceback), carrying the request id.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, static_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.static_paths = static_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -341,10 +349,9 @@ class RequestMiddleware:
             context.trace_id.reset(tokens[1])
             context.request_id.reset(tokens[0])
 
-    @staticmethod
-    def _observe(scope: Scope, status: int, seconds: float) -> None:
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
-        route = route_template(scope)
+        route = route_template(scope, self.static_paths)
         HTTP_REQUESTS.labels(method, route, str(status)).inc()
         HTTP_SECONDS.labels(method, route).observe(seconds)
         caller = context.principal.get()
@@ -385,7 +392,6 @@ def create_app(
     }
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
-    app.add_middleware(RequestMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -413,4 +419,10 @@ def create_app(
 
     for router in routers:
         app.include_router(router, dependencies=[Depends(authenticated)], responses=_AUTH_RESPONSES)
+    static_paths = frozenset(
+        r.path
+        for r in app.routes
+        if isinstance(r, Route) and not isinstance(r, APIRoute) and not r.param_convertors
+    )
+    app.add_middleware(RequestMiddleware, static_paths=static_paths)
     return app
