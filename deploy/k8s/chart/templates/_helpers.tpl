@@ -1,0 +1,104 @@
+{{/* Helpers of the d07 chart. Resource names are the services' names: name = label = image. */}}
+
+{{- define "d07.chart" -}}
+{{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{/* Labels of every object; call with (dict "root" $ "name" NAME "component" COMPONENT). */}}
+{{- define "d07.labels" -}}
+{{ include "d07.selectorLabels" . }}
+app.kubernetes.io/part-of: d07
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/version: {{ include "d07.tag" .root | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ include "d07.chart" .root }}
+{{- end -}}
+
+{{- define "d07.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "d07.tag" -}}
+{{ .Values.global.imageTag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* The image of a service; call with (dict "root" $ "name" NAME). */}}
+{{- define "d07.image" -}}
+{{- $repo := printf "d07/%s" .name -}}
+{{- with .root.Values.global.imageRegistry }}{{ $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}{{ end -}}
+{{ printf "%s:%s" $repo (include "d07.tag" .root) }}
+{{- end -}}
+
+{{/* The gRPC health service name of a service: d07.<name>.v1.<Name>Service. */}}
+{{- define "d07.grpcService" -}}
+{{ printf "d07.%s.v1.%sService" . (title .) }}
+{{- end -}}
+
+{{- define "d07.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "d07.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/* Environment from the shared ConfigMap and the service's Secret; call with (dict "root" $ "svc" SVC
+     "token" BOOL). */}}
+{{- define "d07.env" -}}
+envFrom:
+  - configMapRef:
+      name: d07-config
+env:
+  - name: D07_DATABASE_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ .svc.existingSecret }}
+        key: {{ .root.Values.secretKeys.databaseUrl }}
+{{- if .token }}
+  - name: D07_SERVICE_TOKEN
+    valueFrom:
+      secretKeyRef:
+        name: {{ .svc.existingSecret }}
+        key: {{ .root.Values.secretKeys.serviceToken }}
+{{- end }}
+{{- range $k, $v := .svc.env }}
+  - name: {{ $k }}
+    value: {{ $v | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "d07.podCommon" -}}
+automountServiceAccountToken: false
+terminationGracePeriodSeconds: 45
+securityContext:
+  {{- include "d07.podSecurityContext" . | nindent 2 }}
+{{- with .Values.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "d07.tmpVolumeMount" -}}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+{{- end -}}
+
+{{- define "d07.tmpVolume" -}}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 64Mi
+{{- end -}}

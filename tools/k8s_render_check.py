@@ -1,0 +1,201 @@
+"""Check one rendered set of Kubernetes manifests beyond what the API schemas say.
+
+`tools/k8s-check.sh` renders every Helm and kustomize combination and calls this on each file:
+
+    python tools/k8s_render_check.py RENDERED.yaml OUT_PREFIX
+
+It writes OUT_PREFIX.core.yaml (the documents whose kinds the Kubernetes schemas know, for
+`kubernetes-validate --strict`) and, when the render holds a PrometheusRule, OUT_PREFIX.rules.yaml (its rule
+groups, for `promtool`). Documents of the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule) have no
+schema in kubernetes-validate, which would only warn about them, so they are taken out and checked here:
+the ServiceMonitor must select Services of the render by a port they have, and the PrometheusRule must hold
+exactly the groups of deploy/k8s/chart/files/prometheus-rules.yaml.
+
+It also holds the platform's own rules: every Deployment is hardened (non-root uid 10001, read-only root
+fs, no capabilities, no privilege escalation, RuntimeDefault seccomp, requests and limits), every API
+Deployment has a native gRPC readiness probe on its gRPC port and an HTTP /healthz liveness probe, name =
+label = image, and every ConfigMap, ServiceAccount, Service selector and autoscaler target resolves inside
+the render. It prints one line (kinds and counts) and exits 1 with the problems when any rule fails.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES_SOURCE = ROOT / "deploy" / "k8s" / "chart" / "files" / "prometheus-rules.yaml"
+SERVICES = {"registry": 1, "assessment": 2, "cameras": 3, "awards": 4, "reporting": 5}
+CRD_GROUPS = ("monitoring.coreos.com/",)
+UID = 10001
+
+Doc = dict[str, Any]
+
+
+def load(path: Path) -> list[Doc]:
+    with path.open() as fh:
+        return [d for d in yaml.safe_load_all(fh) if d]
+
+
+def name_of(doc: Doc) -> str:
+    return f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+
+
+def check_container(where: str, c: Doc, problems: list[str]) -> None:
+    sc = c.get("securityContext") or {}
+    if sc.get("allowPrivilegeEscalation") is not False:
+        problems.append(f"{where}: allowPrivilegeEscalation is not false")
+    if sc.get("readOnlyRootFilesystem") is not True:
+        problems.append(f"{where}: readOnlyRootFilesystem is not true")
+    if "ALL" not in (sc.get("capabilities") or {}).get("drop", []):
+        problems.append(f"{where}: capabilities do not drop ALL")
+    res = c.get("resources") or {}
+    for part in ("requests", "limits"):
+        for key in ("cpu", "memory"):
+            if key not in (res.get(part) or {}):
+                problems.append(f"{where}: no resources.{part}.{key}")
+
+
+def check_deployment(doc: Doc, names: dict[str, set[str]], problems: list[str]) -> None:
+    where = name_of(doc)
+    meta_labels = doc["metadata"].get("labels", {})
+    pod = doc["spec"]["template"]["spec"]
+    app = meta_labels.get("app.kubernetes.io/name")
+    component = meta_labels.get("app.kubernetes.io/component")
+    if app not in SERVICES:
+        problems.append(f"{where}: label app.kubernetes.io/name={app!r} is not a d07 service")
+        return
+    psc = pod.get("securityContext") or {}
+    if psc.get("runAsNonRoot") is not True or psc.get("runAsUser") != UID:
+        problems.append(f"{where}: pod does not run as non-root uid {UID}")
+    if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        problems.append(f"{where}: seccompProfile is not RuntimeDefault")
+    if pod.get("serviceAccountName") not in names["ServiceAccount"]:
+        problems.append(f"{where}: ServiceAccount {pod.get('serviceAccountName')!r} is not in the render")
+    containers = pod.get("containers", []) + pod.get("initContainers", [])
+    for c in containers:
+        cwhere = f"{where}[{c['name']}]"
+        check_container(cwhere, c, problems)
+        image = c.get("image", "")
+        if image.rsplit(":", 1)[0].rsplit("/", 2)[-2:] != ["d07", app]:
+            problems.append(f"{cwhere}: image {image!r} is not d07/{app}")
+        for ref in c.get("envFrom", []):
+            cm = (ref.get("configMapRef") or {}).get("name")
+            if cm is not None and cm not in names["ConfigMap"]:
+                problems.append(f"{cwhere}: ConfigMap {cm!r} is not in the render")
+        for env in c.get("env", []):
+            if env["name"] in ("D07_DATABASE_URL", "D07_SERVICE_TOKEN") and "secretKeyRef" not in (
+                env.get("valueFrom") or {}
+            ):
+                problems.append(f"{cwhere}: {env['name']} does not come from a Secret")
+    if component != "server":
+        return
+    if doc["metadata"]["name"] != app:
+        problems.append(f"{where}: the API Deployment is not named after its label {app!r}")
+    main = next((c for c in pod["containers"] if c["name"] == app), None)
+    if main is None:
+        problems.append(f"{where}: no container named {app}")
+        return
+    grpc_port = 50050 + SERVICES[app]
+    probe = (main.get("readinessProbe") or {}).get("grpc") or {}
+    if probe.get("port") != grpc_port or probe.get("service") != f"d07.{app}.v1.{app.title()}Service":
+        problems.append(
+            f"{where}: readiness is not a gRPC probe of d07.{app}.v1.{app.title()}Service:{grpc_port}"
+        )
+    if ((main.get("livenessProbe") or {}).get("httpGet") or {}).get("path") != "/healthz":
+        problems.append(f"{where}: liveness is not HTTP /healthz")
+    ports = {p["name"]: p["containerPort"] for p in main.get("ports", [])}
+    if ports != {"http": 8000 + SERVICES[app], "grpc": grpc_port}:
+        problems.append(f"{where}: ports {ports} are not http {8000 + SERVICES[app]}, grpc {grpc_port}")
+    if main.get("args") != ["serve"]:
+        problems.append(f"{where}: the API container does not run `serve`")
+    if not any(c.get("args") == ["migrate"] for c in pod.get("initContainers", [])):
+        problems.append(f"{where}: no migrate initContainer")
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def check(docs: list[Doc]) -> list[str]:
+    problems: list[str] = []
+    names: dict[str, set[str]] = {}
+    for d in docs:
+        names.setdefault(d.get("kind", "?"), set()).add(d.get("metadata", {}).get("name", "?"))
+    for kind in ("ConfigMap", "ServiceAccount", "Deployment", "Service"):
+        names.setdefault(kind, set())
+    deployments = [d for d in docs if d.get("kind") == "Deployment"]
+    services = [d for d in docs if d.get("kind") == "Service"]
+    for d in deployments:
+        check_deployment(d, names, problems)
+    servers = {
+        d["metadata"]["name"]
+        for d in deployments
+        if d["metadata"]["labels"].get("app.kubernetes.io/component") == "server"
+    }
+    if servers != set(SERVICES):
+        problems.append(f"API Deployments are {sorted(servers)}, expected {sorted(SERVICES)}")
+    for s in services:
+        pods = [
+            d
+            for d in deployments
+            if selects(s["spec"].get("selector", {}), d["spec"]["template"]["metadata"]["labels"])
+        ]
+        if [d["metadata"]["name"] for d in pods] != [s["metadata"]["name"]]:
+            problems.append(
+                f"{name_of(s)}: selects {[d['metadata']['name'] for d in pods]}, not exactly its Deployment"
+            )
+    for hpa in (d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        if target not in names["Deployment"]:
+            problems.append(f"{name_of(hpa)}: target Deployment {target!r} is not in the render")
+        elif any(d["metadata"]["name"] == target and "replicas" in d["spec"] for d in deployments):
+            problems.append(
+                f"{name_of(hpa)}: Deployment {target} still sets replicas (apply would fight the autoscaler)"
+            )
+    for sm in (d for d in docs if d.get("kind") == "ServiceMonitor"):
+        matched = [
+            s
+            for s in services
+            if selects(sm["spec"]["selector"].get("matchLabels", {}), s["metadata"].get("labels", {}))
+        ]
+        if {s["metadata"]["name"] for s in matched} != set(SERVICES):
+            problems.append(
+                f"{name_of(sm)}: selects Services {sorted(s['metadata']['name'] for s in matched)}"
+            )
+        for ep in sm["spec"]["endpoints"]:
+            for s in matched:
+                if ep.get("port") not in {p.get("name") for p in s["spec"]["ports"]}:
+                    problems.append(f"{name_of(sm)}: port {ep.get('port')!r} is not a port of {name_of(s)}")
+    for rule in (d for d in docs if d.get("kind") == "PrometheusRule"):
+        if rule["spec"] != yaml.safe_load(RULES_SOURCE.read_text()):
+            problems.append(f"{name_of(rule)}: groups differ from {RULES_SOURCE.relative_to(ROOT)}")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    rendered, prefix = Path(argv[1]), argv[2]
+    docs = load(rendered)
+    core = [d for d in docs if not str(d.get("apiVersion", "")).startswith(CRD_GROUPS)]
+    Path(f"{prefix}.core.yaml").write_text(yaml.safe_dump_all(core, sort_keys=False))
+    rules = [d for d in docs if d.get("kind") == "PrometheusRule"]
+    rules_file = Path(f"{prefix}.rules.yaml")
+    rules_file.unlink(missing_ok=True)
+    if rules:
+        rules_file.write_text(
+            yaml.safe_dump({"groups": [g for r in rules for g in r["spec"]["groups"]]}, sort_keys=False)
+        )
+    problems = check(docs)
+    counts = Counter(d.get("kind", "?") for d in docs)
+    print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    for p in problems:
+        print(f"  problem: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
