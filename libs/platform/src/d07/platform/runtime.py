@@ -144,6 +144,7 @@ class Process:
         self.http: uvicorn.Server | None = None
         self.readiness = Readiness()
         self._tasks: list[asyncio.Task[None]] = []
+        self.failed = False
         self._cleanup: Callable[[], Awaitable[None]] | None = None
 
     async def _prepare(self) -> Deps:
@@ -176,14 +177,29 @@ class Process:
             relay_ = OutboxRelay(
                 deps.pool, schema=self.settings.db_schema, bootstrap=self.settings.resolved_kafka_bootstrap()
             )
-            self._tasks.append(asyncio.create_task(relay_.run(self.stop), name="outbox-relay"))
-            for worker in self.spec.workers(deps):
-                self._tasks.append(asyncio.create_task(worker(self.stop), name="worker"))
+            self._spawn(relay_.run(self.stop), "outbox-relay")
+            for n, worker in enumerate(self.spec.workers(deps)):
+                self._spawn(worker(self.stop), f"worker-{n}")
         if consume:
             runners = self._consumers(deps)
             for r in runners:
-                self._tasks.append(asyncio.create_task(r.run(), name=f"consumer-{r.consumer_name}"))
+                self._spawn(r.run(), f"consumer-{r.consumer_name}")
         return runners
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a worker; if it dies of an error, the whole process stops with it (and exits non-zero), so an
+        orchestrator restarts it instead of leaving a process that serves without its workers."""
+        task = asyncio.create_task(work, name=name)
+
+        def done(t: asyncio.Task[None]) -> None:
+            if t.cancelled() or t.exception() is None:
+                return
+            log.error("worker_failed", worker=name, error=repr(t.exception()), exc_info=t.exception())
+            self.failed = True
+            self.stop.set()
+
+        task.add_done_callback(done)
+        self._tasks.append(task)
 
     async def run(self, role: str) -> None:
         _install_signals(self.stop)
@@ -204,13 +220,11 @@ class Process:
             if role == "serve":
                 inproc = self.settings.inprocess_workers
                 runners = self._start_workers(deps, relay=inproc, consume=inproc)
-                await self._serve(deps)
-            elif role == "relay":
-                self._start_workers(deps, relay=True, consume=False)
-                await self.stop.wait()
-            elif role == "consume":
-                runners = self._start_workers(deps, relay=False, consume=True)
-                await self.stop.wait()
+                await self._serve(deps, routers=self.spec.routers(deps), with_grpc=True)
+            elif role in ("relay", "consume"):
+                # A worker process serves only /healthz, /readyz and /metrics: it can be probed and scraped.
+                runners = self._start_workers(deps, relay=role == "relay", consume=role == "consume")
+                await self._serve(deps, routers=(), with_grpc=False)
             else:
                 raise SystemExit(f"unknown role {role!r}: serve | relay | consume | migrate")
         finally:
@@ -235,23 +249,24 @@ class Process:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _serve(self, deps: Deps) -> None:
+    async def _serve(self, deps: Deps, *, routers: Sequence[APIRouter], with_grpc: bool) -> None:
         s = self.settings
-        self.grpc = build_server(
-            service_names=list(self.spec.grpc_services),
-            register=lambda server: self.spec.register_grpc(server, deps),
-            verifier=deps.verifier,
-            readiness=self.readiness,
-            host=s.grpc_host,
-            port=s.grpc_port,
-        )
-        await self.grpc.start()
+        if with_grpc:
+            self.grpc = build_server(
+                service_names=list(self.spec.grpc_services),
+                register=lambda server: self.spec.register_grpc(server, deps),
+                verifier=deps.verifier,
+                readiness=self.readiness,
+                host=s.grpc_host,
+                port=s.grpc_port,
+            )
+            await self.grpc.start()
         app = create_app(
             title=self.spec.title,
             service=self.spec.name,
             verifier=deps.verifier,
             readiness=self.readiness,
-            routers=self.spec.routers(deps),
+            routers=routers,
         )
         config = uvicorn.Config(
             app,
@@ -265,11 +280,13 @@ class Process:
         )
         self.http = _EmbeddedUvicorn(config)
         http_task = asyncio.create_task(self.http.serve(), name="http")
-        log.info("serving", http=f"{s.http_host}:{s.http_port}", grpc=f"{s.grpc_host}:{self.grpc.port}")
+        grpc_at = f"{s.grpc_host}:{self.grpc.port}" if self.grpc else "-"
+        log.info("serving", http=f"{s.http_host}:{s.http_port}", grpc=grpc_at)
         stop_task = asyncio.create_task(self.stop.wait())
         done, _ = await asyncio.wait({http_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
         self.http.should_exit = True
-        await self.grpc.stop(5.0)
+        if self.grpc is not None:
+            await self.grpc.stop(5.0)
         with contextlib.suppress(asyncio.CancelledError):
             await http_task
         stop_task.cancel()
@@ -283,9 +300,10 @@ def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = spec.settings()
     configure_logging(spec.name, settings.log_level)
+    process = Process(spec, settings)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(Process(spec, settings).run(args.role))
-    sys.exit(0)
+        asyncio.run(process.run(args.role))
+    sys.exit(1 if process.failed else 0)
 
 
 def service_token_provider(settings: ServiceSettings) -> Callable[[], str]:
