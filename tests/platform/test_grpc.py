@@ -52,7 +52,6 @@ from d07.platform.errors import (
 from d07.platform.grpc import (
     PUBLIC_BY_DEFAULT,
     GrpcServer,
-    _VerifiedTokens,
     build_server,
     client_channel,
     current_principal,
@@ -795,20 +794,19 @@ async def test_stop_reports_not_serving_first_then_frees_the_port(keys: Keys) ->
 
 
 def test_verified_tokens_are_remembered_until_their_expiry_only(keys: Keys) -> None:
-    verifier = TokenVerifier(issuer="d07-dev", audience="d07", jwks_file=str(keys.jwks))
-    tokens = _VerifiedTokens(verifier, size=1)
+    tokens = TokenVerifier(issuer="d07-dev", audience="d07", jwks_file=str(keys.jwks), cache_size=1)
     first, second = keys.token(SERVICE, subject="a"), keys.token(SERVICE, subject="b")
-    seen = tokens.principal(first)
-    assert tokens.principal(first) is seen  # remembered: not verified again
-    assert tokens.principal(second).subject == "b"  # evicts the first (size 1)
-    again = tokens.principal(first)
+    seen = tokens.verify(first)
+    assert tokens.verify(first) is seen  # remembered: not verified again
+    assert tokens.verify(second).subject == "b"  # evicts the first (size 1)
+    again = tokens.verify(first)
     assert again == seen
     assert again is not seen
     # Past its expiry but within the verifier's clock leeway: accepted, never remembered.
     late = keys.token(SERVICE, subject="late", ttl=-5)
-    assert tokens.principal(late) is not tokens.principal(late)
+    assert tokens.verify(late) is not tokens.verify(late)
     # A token that fails is not remembered either: it fails every time.
     forged = issue_token(keys.other_private, roles=[SERVICE], subject="mallory")
     for _ in range(2):
         with pytest.raises(Unauthenticated):
-            tokens.principal(forged)
+            tokens.verify(forged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -103,3 +104,78 @@ def test_bearer_header_parsing() -> None:
     assert bearer_token("bearer  abc ") == "abc"
     assert bearer_token("Basic abc") == ""
     assert bearer_token(None) == ""
+
+
+class JwksServer:
+    """A real HTTP server on loopback serving a JWKS document, counting fetches."""
+
+    def __init__(self, document: dict[str, object]) -> None:
+        import http.server
+        import threading
+
+        self.document = document
+        self.fetches = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.fetches += 1
+                body = json.dumps(outer.document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_jwks_url_rotation_is_picked_up_off_the_caller_and_refreshes_are_rate_limited(tmp_path: Path) -> None:
+    old_key, old_jwks = ensure_dev_keys(tmp_path / "old")
+    new_key, new_jwks = ensure_dev_keys(tmp_path / "new")
+    old_doc = json.loads(old_jwks.read_text())
+    new_doc = json.loads(new_jwks.read_text())
+    new_doc["keys"][0]["kid"] = "rotated-2"
+    server = JwksServer(old_doc)
+    try:
+        verifier = TokenVerifier(
+            issuer="d07-dev", audience="d07", jwks_url=server.url, min_refresh_seconds=0.5
+        )
+        assert (
+            verifier.verify(issue_token(old_key.read_bytes(), roles=["police"], subject="a")).subject == "a"
+        )
+        assert server.fetches == 1
+        server.document = {"keys": [*old_doc["keys"], *new_doc["keys"]]}
+        rotated = issue_token(new_key.read_bytes(), roles=["police"], subject="b", kid="rotated-2")
+        # The unknown key id starts a background refresh; this call does not wait for it.
+        with pytest.raises(Unauthenticated) as err:
+            verifier.verify(rotated)
+        assert err.value.code == "unknown_key"
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                assert verifier.verify(rotated).subject == "b"
+                break
+            except Unauthenticated:
+                assert time.monotonic() < deadline, "the rotated key was never fetched"
+                time.sleep(0.05)
+        fetched = server.fetches
+        # A burst of made-up key ids costs at most one fetch per min_refresh_seconds.
+        for n in range(50):
+            with pytest.raises(Unauthenticated):
+                verifier.verify(
+                    issue_token(new_key.read_bytes(), roles=["police"], subject="x", kid=f"made-up-{n}")
+                )
+        time.sleep(0.2)
+        assert server.fetches - fetched <= 1
+    finally:
+        server.close()

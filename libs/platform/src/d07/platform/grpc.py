@@ -18,7 +18,6 @@ import inspect
 import re
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -195,35 +194,6 @@ def _client_address(peer: str) -> str:
     return match.group(1) if match else peer
 
 
-class _VerifiedTokens:
-    """Verifying an ES256 token costs about a quarter of a millisecond of CPU, more than everything else the
-    interceptor does, and a peer sends the same token on every call. So a token verified once is trusted
-    again, by its exact text, for up to `ttl` seconds and never past its own expiry; a JWKS rotation takes
-    effect within `ttl`. Failures are not remembered."""
-
-    def __init__(self, verifier: TokenVerifier, *, ttl: float = 60.0, size: int = 1024) -> None:
-        self._verifier = verifier
-        self._ttl = ttl
-        self._size = size
-        self._known: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
-
-    def principal(self, token: str) -> Principal:
-        now = time.monotonic()
-        known = self._known.get(token)
-        if known is not None and known[1] > now:
-            self._known.move_to_end(token)
-            return known[0]
-        principal = self._verifier.verify(token)
-        expires = principal.claims.get("exp")
-        left = float(expires) - time.time() if isinstance(expires, int | float) else 0.0
-        if min(self._ttl, left) > 0:
-            self._known[token] = (principal, now + min(self._ttl, left))
-            self._known.move_to_end(token)
-            while len(self._known) > self._size:
-                self._known.popitem(last=False)
-        return principal
-
-
 @dataclass
 class _Call:
     """What the interceptor learns about one call while it runs; logged and counted at its end."""
@@ -241,7 +211,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every method handler (all four shapes) in the same call scope."""
 
     def __init__(self, verifier: TokenVerifier, public_methods: frozenset[str]) -> None:
-        self._tokens = _VerifiedTokens(verifier)
+        self._verifier = verifier
         self._public = public_methods
 
     async def intercept_service(
@@ -323,7 +293,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         context.principal.set(None)
         structlog.contextvars.bind_contextvars(request_id=rid, **({"trace_id": trace_id} if trace_id else {}))
         if not call.public:
-            context.principal.set(self._tokens.principal(bearer_token(md.get("authorization"))))
+            context.principal.set(self._verifier.verify(bearer_token(md.get("authorization"))))
 
     async def _fail(
         self, ctx: grpc.aio.ServicerContext[Any, Any], call: _Call, exc: BaseException
