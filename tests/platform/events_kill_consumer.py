@@ -25,7 +25,13 @@ async def main(dsn: str, schema: str, bootstrap: str, group: str, topic: str, co
         os.kill(os.getpid(), signal.SIGKILL)
 
     runner = make_runner(
-        pool, bootstrap, group_id=group, consumer_name=consumer, topics=[topic], batch_max=10, on_db_committed=die
+        pool,
+        bootstrap,
+        group_id=group,
+        consumer_name=consumer,
+        topics=[topic],
+        batch_max=10,
+        on_db_committed=die,
     )
     await runner.run()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -97,11 +98,13 @@ async def running(runner: ConsumerRunner) -> AsyncIterator[asyncio.Task[None]]:
         await asyncio.wait_for(task, 30)
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 45.0, what: str = "") -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Any], *, within: float = 45.0, what: str = "") -> Any:
+    """Poll `check` (plain or async) until it returns something truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
     while True:
-        result = await check()
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if time.monotonic() > deadline:
@@ -115,7 +118,11 @@ async def applied_count(pool: asyncpg.Pool) -> int:
 
 def raw_headers(event_id: uuid.UUID, message: Any, subject: str = "s") -> list[tuple[str, bytes]]:
     return make_headers(
-        event_id=event_id, event_type=type_name(message), source=SOURCE, subject=subject, time=datetime.now(UTC)
+        event_id=event_id,
+        event_type=type_name(message),
+        source=SOURCE,
+        subject=subject,
+        time=datetime.now(UTC),
     )
 
 
@@ -130,7 +137,9 @@ async def produce_raw(bootstrap: str, topic: str, items: list[tuple[bytes | None
         await producer.stop()
 
 
-async def produce_events(bootstrap: str, topic: str, events: list[tuple[str, registry_pb2.UnitCreated]]) -> None:
+async def produce_events(
+    bootstrap: str, topic: str, events: list[tuple[str, registry_pb2.UnitCreated]]
+) -> None:
     """Publish well-formed events directly (each with a fresh id), for the consumer-side tests."""
     await produce_raw(
         bootstrap,
@@ -168,3 +177,10 @@ async def services(database_url: str) -> AsyncIterator[Callable[[str], Awaitable
     yield make
     for pool in pools:
         await pool.close()
+
+
+async def applied_totals(pool: asyncpg.Pool) -> tuple[int, int]:
+    """(rows in `applied`, distinct event ids among them): equal when nothing was applied twice."""
+    row = await pool.fetchrow("SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM applied")
+    assert row is not None
+    return int(row["n"]), int(row["d"])

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from d07.platform.events import UndecodableEvent, cloudevents_decoder, make_headers, message_registry, type_name
+from d07.platform.events import (
+    UndecodableEvent,
+    cloudevents_decoder,
+    make_headers,
+    message_registry,
+    type_name,
+)
 from d07.registry.v1 import registry_pb2
 
 DECODE = cloudevents_decoder(message_registry([registry_pb2.UnitCreated, registry_pb2.UnitUpdated]))
@@ -23,7 +29,9 @@ def record(headers: list[tuple[str, bytes]], value: bytes | None, key: bytes | N
     )  # fmt: skip
 
 
-def good(overrides: dict[str, bytes | None] | None = None) -> tuple[list[tuple[str, bytes]], bytes, uuid.UUID]:
+def good(
+    overrides: dict[str, bytes | None] | None = None,
+) -> tuple[list[tuple[str, bytes]], bytes, uuid.UUID]:
     """A well-formed event's headers and value; `overrides` replaces headers (None removes one)."""
     message = registry_pb2.UnitCreated(unit=registry_pb2.Unit(id="unit-1", name="Trường THPT Chu Văn An"))
     event_id = uuid.uuid4()
@@ -64,15 +72,26 @@ def test_round_trip() -> None:
     assert event.type == "d07.registry.v1.UnitCreated"
     assert event.source == "/d07/registry"
     assert event.subject == "unit-1"
-    assert event.time == WHEN and event.time.tzinfo == UTC
-    assert (event.topic, event.partition, event.offset, event.key) == ("d07.registry.units.v1", 2, 41, b"unit-1")
+    assert event.time == WHEN
+    assert event.time.tzinfo == UTC
+    assert (event.topic, event.partition, event.offset, event.key) == (
+        "d07.registry.units.v1",
+        2,
+        41,
+        b"unit-1",
+    )
     assert isinstance(event.message, registry_pb2.UnitCreated)
     assert event.message.unit.name == "Trường THPT Chu Văn An"
-    assert event.value == value and event.headers["ce_id"] == str(event_id).encode()
+    assert event.value == value
+    assert event.headers["ce_id"] == str(event_id).encode()
 
 
 def test_type_name_of_instance_and_class() -> None:
-    assert type_name(registry_pb2.UnitUpdated) == type_name(registry_pb2.UnitUpdated()) == "d07.registry.v1.UnitUpdated"
+    assert (
+        type_name(registry_pb2.UnitUpdated)
+        == type_name(registry_pb2.UnitUpdated())
+        == "d07.registry.v1.UnitUpdated"
+    )
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from google.protobuf.message import Message
 
-from d07.platform.db import quote_ident
+from d07.platform.db import Conn, quote_ident
 from d07.platform.events.envelope import make_headers, type_name
 from d07.platform.events.retry import Backoff, is_transient
 from d07.platform.logging import get_logger
@@ -74,13 +74,13 @@ def _row(
     return topic, key, event_id, event_type, header_json, message.SerializeToString()
 
 
-def _require_transaction(conn: asyncpg.Connection) -> None:
+def _require_transaction(conn: Conn) -> None:
     if not conn.is_in_transaction():
         raise RuntimeError("outbox.add belongs inside the transaction of the change it announces")
 
 
 async def add(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     topic: str,
     key: str,
@@ -107,7 +107,7 @@ async def add(
 
 
 async def add_many(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     topic: str,
     source: str,

@@ -1,0 +1,209 @@
+"""The outbox and its relay against the real PostgreSQL and broker, with a consumer in another schema.
+
+The producing schema stands for one service, the consuming schema for another; they share nothing but the
+topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import pytest
+from prometheus_client import REGISTRY
+
+from d07.platform.devstack.broker import Broker
+from d07.platform.events import OutboxRelay, outbox
+from tests.conftest import RUN, unique
+from tests.platform.events_support import (
+    SOURCE,
+    applied_count,
+    applied_totals,
+    eventually,
+    make_runner,
+    relaying,
+    running,
+    services,
+    unit_event,
+)
+
+__all__ = ["services"]  # the fixture, imported for pytest
+
+Services = Callable[[str], Awaitable[tuple[str, asyncpg.Pool]]]
+
+
+async def outbox_rows(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM outbox"))
+
+
+async def is_zero(value: Awaitable[int]) -> bool:
+    return await value == 0
+
+
+async def at_least(value: Awaitable[int], n: int) -> bool:
+    return await value >= n
+
+
+async def test_add_refuses_to_run_outside_a_transaction(services: Services) -> None:
+    _, pool = await services("prod")
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="inside the transaction"):
+            await outbox.add(conn, topic="t", key="k", message=unit_event("k", 1), source=SOURCE)
+    assert await outbox_rows(pool) == 0
+
+
+async def test_committed_event_arrives_once_and_rolled_back_one_never(
+    broker: Broker, services: Services
+) -> None:
+    producer_schema, producer_pool = await services("prod")
+    _, consumer_pool = await services("cons")
+    topic = unique("d07.test.units.v1")
+    key = str(uuid.uuid4())
+
+    # A transaction that rolls back: its event must never be published.
+    async with producer_pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await outbox.add(conn, topic=topic, key=key, message=unit_event(key, 1, "rolled back"), source=SOURCE)
+        await tx.rollback()
+    assert await outbox_rows(producer_pool) == 0
+
+    async with producer_pool.acquire() as conn, conn.transaction():
+        event_id = await outbox.add(
+            conn, topic=topic, key=key, message=unit_event(key, 2, "committed"), source=SOURCE
+        )
+    assert await outbox_rows(producer_pool) == 1
+
+    group = unique("g")
+    runner = make_runner(consumer_pool, broker.bootstrap, group_id=group, consumer_name=group, topics=[topic])
+    async with relaying(producer_pool, producer_schema, broker.bootstrap), running(runner):
+        await eventually(lambda: applied_count(consumer_pool), what="the committed event")
+        await eventually(lambda: is_zero(outbox_rows(producer_pool)), what="the outbox to drain")
+        # Give a stray second delivery the time to show up before counting.
+        await asyncio.sleep(1.0)
+    rows = await consumer_pool.fetch("SELECT event_id, key, seq, name FROM applied")
+    assert [(r["event_id"], r["key"], r["seq"], r["name"]) for r in rows] == [(event_id, key, 2, "committed")]
+    inbox = await consumer_pool.fetch("SELECT event_id, topic, consumer FROM inbox")
+    assert [(r["event_id"], r["topic"], r["consumer"]) for r in inbox] == [(event_id, topic, group)]
+    assert REGISTRY.get_sample_value("d07_events_published_total", {"topic": topic}) == 1
+    assert (
+        REGISTRY.get_sample_value(
+            "d07_events_consumed_total", {"consumer": group, "topic": topic, "outcome": "applied"}
+        )
+        == 1
+    )
+    assert REGISTRY.get_sample_value("d07_outbox_pending", {"schema": producer_schema}) == 0
+
+
+async def test_per_key_order_is_kept(broker: Broker, services: Services) -> None:
+    producer_schema, producer_pool = await services("prod")
+    _, consumer_pool = await services("cons")
+    topic = unique("d07.test.units.v1")
+    keys = [str(uuid.uuid4()) for _ in range(5)]
+    per_key = 60
+    # Interleaved keys, written in several transactions, some while the relay is already running.
+    async with relaying(producer_pool, producer_schema, broker.bootstrap, batch_size=37):
+        for chunk in range(6):
+            async with producer_pool.acquire() as conn, conn.transaction():
+                for seq in range(chunk * 10, chunk * 10 + 10):
+                    for key in keys:
+                        await outbox.add(
+                            conn, topic=topic, key=key, message=unit_event(key, seq), source=SOURCE
+                        )
+        group = unique("g")
+        runner = make_runner(
+            consumer_pool, broker.bootstrap, group_id=group, consumer_name=group, topics=[topic], batch_max=23
+        )
+        async with running(runner):
+            total = len(keys) * per_key
+            await eventually(lambda: at_least(applied_count(consumer_pool), total), what=f"{total} events")
+    rows = await consumer_pool.fetch("SELECT key, seq FROM applied ORDER BY n")
+    assert len(rows) == len(keys) * per_key
+    for key in keys:
+        assert [r["seq"] for r in rows if r["key"] == key] == list(range(per_key))
+
+
+async def test_one_relay_per_schema_and_the_standby_takes_over(broker: Broker, services: Services) -> None:
+    schema, pool = await services("prod")
+    topic = unique("d07.test.units.v1")
+
+    async def write(seq: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.add(conn, topic=topic, key="k", message=unit_event("k", seq), source=SOURCE)
+
+    stop_first, stop_second = asyncio.Event(), asyncio.Event()
+    first = OutboxRelay(pool, schema=schema, bootstrap=broker.bootstrap, poll_interval=0.2)
+    second = OutboxRelay(pool, schema=schema, bootstrap=broker.bootstrap, poll_interval=0.2)
+    first_task = asyncio.create_task(first.run(stop_first))
+    second_task: asyncio.Task[None] | None = None
+    try:
+        await eventually(lambda: first.is_leader, what="the first relay to lead")
+        second_task = asyncio.create_task(second.run(stop_second))
+        await write(1)
+        await eventually(lambda: is_zero(outbox_rows(pool)), what="the outbox to drain")
+        assert first.is_leader
+        assert not second.is_leader
+        stop_first.set()
+        await asyncio.wait_for(first_task, 30)
+        await eventually(lambda: second.is_leader, what="the standby to take over")
+        await write(2)
+        await eventually(lambda: is_zero(outbox_rows(pool)), what="the standby to publish")
+    finally:
+        stop_first.set()
+        stop_second.set()
+        await asyncio.wait_for(asyncio.gather(first_task, *([second_task] if second_task else [])), 30)
+    assert REGISTRY.get_sample_value("d07_events_published_total", {"topic": topic}) == 2
+
+
+async def test_broker_paused_while_events_are_written(services: Services) -> None:
+    """SIGSTOP the broker for 10 s while 1.000 events are written: all arrive, none twice, in key order."""
+    producer_schema, producer_pool = await services("prod")
+    _, consumer_pool = await services("cons")
+    topic = unique("d07.test.units.v1")
+    group = unique("g")
+    keys = [f"unit-{i}" for i in range(10)]
+    own_broker = Broker(log_path=RUN / f"test-broker-paused-{os.getpid()}.log").start()
+    paused = False
+    try:
+        runner = make_runner(
+            consumer_pool, own_broker.bootstrap, group_id=group, consumer_name=group, topics=[topic]
+        )
+        relay = relaying(producer_pool, producer_schema, own_broker.bootstrap, request_timeout_ms=2000)
+        async with relay, running(runner):
+            async with producer_pool.acquire() as conn, conn.transaction():
+                await outbox.add(
+                    conn, topic=topic, key="warm-up", message=unit_event("warm-up", 0), source=SOURCE
+                )
+            await eventually(lambda: applied_count(consumer_pool), what="the warm-up event")
+
+            own_broker.pause()
+            paused = True
+            paused_at = time.monotonic()
+            for seq in range(100):
+                async with producer_pool.acquire() as conn, conn.transaction():
+                    await outbox.add_many(
+                        conn, topic=topic, source=SOURCE, events=[(key, unit_event(key, seq)) for key in keys]
+                    )
+                await asyncio.sleep(0.03)
+            assert await outbox_rows(producer_pool) == 1000  # nothing could be published meanwhile
+            await asyncio.sleep(max(0.0, 10.0 - (time.monotonic() - paused_at)))
+            own_broker.resume()
+            paused = False
+
+            await eventually(
+                lambda: at_least(applied_count(consumer_pool), 1001), within=90, what="1001 events"
+            )
+            await eventually(lambda: is_zero(outbox_rows(producer_pool)), what="the outbox to drain")
+            await asyncio.sleep(1.0)  # room for a stray double delivery to be applied before counting
+        assert await applied_totals(consumer_pool) == (1001, 1001)
+        rows = await consumer_pool.fetch("SELECT key, seq FROM applied WHERE key <> 'warm-up' ORDER BY n")
+        for key in keys:
+            assert [r["seq"] for r in rows if r["key"] == key] == list(range(100))
+    finally:
+        if paused:
+            own_broker.resume()
+        own_broker.stop()
