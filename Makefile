@@ -37,7 +37,7 @@ proto: $(CONTRACTS_STAMP) ## lint proto/ with buf and generate Python code into 
 lint: setup ## ruff + mypy (strict for libs/platform) + buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/platform/src services/*/src
+	$(VENV)/bin/mypy libs/platform/src services/*/src bench
 	$(VENV)/bin/buf lint proto
 
 # Tools the tests use that PyPI does not carry as Python packages: promtool (Debian's prometheus package)

@@ -25,6 +25,7 @@ from prometheus_client import REGISTRY
 from bench.common import Clock, Result, Stack, print_table, stack, unique
 from d07.platform.db import create_pool
 from d07.platform.events import (
+    BatchHandler,
     BatchOutcome,
     ConsumedEvent,
     ConsumerRunner,
@@ -176,11 +177,27 @@ async def sink(conn: asyncpg.Connection, ev: ConsumedEvent) -> None:
     await conn.execute("INSERT INTO sink VALUES ($1, $2, $3)", ev.id, ev.subject, ev.message.unit.version)
 
 
+async def sink_batch(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
+    """The same rows as `sink`, one executemany for the batch (what a high-volume consumer does)."""
+    rows = []
+    for ev in events:
+        assert isinstance(ev.message, registry_pb2.UnitCreated)
+        rows.append((ev.id, ev.subject, ev.message.unit.version))
+    await conn.executemany("INSERT INTO sink VALUES ($1, $2, $3)", rows)
+
+
 async def nothing(conn: asyncpg.Connection, ev: ConsumedEvent) -> None:
     """A handler with no effect: what is left is the runner's own cost (decode, inbox, commits)."""
 
 
-async def bench_consumer_runner(s: Stack, topic: str, handler: Handler, name: str) -> Result:
+async def bench_consumer_runner(
+    s: Stack,
+    topic: str,
+    name: str,
+    *,
+    handler: Handler | None = None,
+    batch_handler: BatchHandler | None = None,
+) -> Result:
     schema = await s.schema("bench_cons", SINK_DDL)
     pool = await create_pool(s.database_url, schema=schema, min_size=1, max_size=4)
     marks = Marks()
@@ -195,7 +212,8 @@ async def bench_consumer_runner(s: Stack, topic: str, handler: Handler, name: st
     group = unique("bench")
     runner = ConsumerRunner(
         pool=pool, bootstrap=s.bootstrap, group_id=group, consumer_name=group, topics=[topic],
-        handlers={type_name(registry_pb2.UnitCreated): handler}, messages=[registry_pb2.UnitCreated],
+        handlers={type_name(registry_pb2.UnitCreated): handler} if handler else None,
+        batch_handler=batch_handler, messages=[registry_pb2.UnitCreated],
         batch_max=500, session_timeout_ms=6000, on_committed=committed,
     )  # fmt: skip
     task = asyncio.create_task(runner.run())
@@ -249,7 +267,12 @@ async def main() -> None:
         await produce_topic(s.bootstrap, topic, CONSUMER_EVENTS)
         raw = await bench_consumer_raw(s, topic)
         raw.name = "aiokafka getmany + asyncpg executemany + commit (raw)"
-        runner = await bench_consumer_runner(s, topic, sink, "ConsumerRunner, handler inserts the row")
-        bare = await bench_consumer_runner(s, topic, nothing, "ConsumerRunner, handler does nothing")
-        runner.baseline = bare.baseline = raw.name
-        print_table(f"Consumer, {CONSUMER_EVENTS} events, one row per event", [raw, runner, bare])
+        batched = await bench_consumer_runner(
+            s, topic, "ConsumerRunner, batch handler, one executemany a batch", batch_handler=sink_batch
+        )
+        runner = await bench_consumer_runner(
+            s, topic, "ConsumerRunner, handler inserts its row", handler=sink
+        )
+        bare = await bench_consumer_runner(s, topic, "ConsumerRunner, handler does nothing", handler=nothing)
+        batched.baseline = runner.baseline = bare.baseline = raw.name
+        print_table(f"Consumer, {CONSUMER_EVENTS} events, one row per event", [raw, batched, runner, bare])

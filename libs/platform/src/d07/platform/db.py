@@ -163,9 +163,7 @@ async def migrate(conn: Conn, *, schema: str, migrations: list[Migration]) -> li
         await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
 
-async def pending_migrations(
-    conn: Conn, *, schema: str, migrations: list[Migration]
-) -> list[str]:
+async def pending_migrations(conn: Conn, *, schema: str, migrations: list[Migration]) -> list[str]:
     """Names of migrations not yet applied (readiness reports not-ready while any remain)."""
     exists = await conn.fetchval(
         "SELECT to_regclass($1) IS NOT NULL", f"{quote_ident(schema)}.schema_migrations"

@@ -6,7 +6,15 @@ failed for a passing reason.
 """
 
 from d07.platform.events import outbox
-from d07.platform.events.consumer import BatchOutcome, ConsumerRunner, DeadLetter, Handler, Hook, InvalidEvent
+from d07.platform.events.consumer import (
+    BatchHandler,
+    BatchOutcome,
+    ConsumerRunner,
+    DeadLetter,
+    Handler,
+    Hook,
+    InvalidEvent,
+)
 from d07.platform.events.envelope import (
     ConsumedEvent,
     Decoder,
@@ -22,6 +30,7 @@ from d07.platform.events.retry import Backoff, is_transient
 
 __all__ = [
     "Backoff",
+    "BatchHandler",
     "BatchOutcome",
     "ConsumedEvent",
     "ConsumerRunner",

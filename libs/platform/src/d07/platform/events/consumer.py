@@ -48,6 +48,9 @@ class InvalidEvent(Exception):
 
 
 Handler = Callable[[asyncpg.Connection, ConsumedEvent], Awaitable[None]]
+# Applies many events in one call (one statement for a batch instead of one per event). It receives the new
+# events of a batch in their order; on a refusal the runner calls it again with one event at a time.
+BatchHandler = Callable[[asyncpg.Connection, Sequence[ConsumedEvent]], Awaitable[None]]
 
 _DETAIL_MAX = 1000
 
@@ -123,7 +126,8 @@ def _event_dead_letter(event: ConsumedEvent, reason: str, detail: str) -> DeadLe
 
 
 class ConsumerRunner:
-    """One consumer group member that applies events through `handlers` (keyed by `ce_type`).
+    """One consumer group member that applies events through `handlers` (keyed by `ce_type`), or through one
+    `batch_handler` that takes every event the decoder accepts.
 
     `messages` are the protobuf classes the default decoder understands; give `decoder` instead for another
     format (the external camera feed). `consumer_name` identifies the consumer in `inbox`, in metrics and in
@@ -138,7 +142,8 @@ class ConsumerRunner:
         group_id: str,
         consumer_name: str,
         topics: Sequence[str],
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler] | None = None,
+        batch_handler: BatchHandler | None = None,
         messages: Iterable[type[Message]] = (),
         decoder: Decoder | None = None,
         batch_max: int = 500,
@@ -154,7 +159,10 @@ class ConsumerRunner:
         self.group_id = group_id
         self.consumer_name = consumer_name
         self.topics = list(topics)
-        self.handlers = dict(handlers)
+        if (handlers is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handlers and batch_handler")
+        self.handlers = dict(handlers or {})
+        self.batch_handler = batch_handler
         self.decoder: Decoder = decoder or cloudevents_decoder(message_registry(messages))
         self.batch_max = batch_max
         self.session_timeout_ms = session_timeout_ms
@@ -236,7 +244,7 @@ class ConsumerRunner:
                 except UndecodableEvent as exc:
                     undecodable.append(_dead_letter(record, exc.reason, exc.detail))
                     continue
-                if event.type not in self.handlers:
+                if self.batch_handler is None and event.type not in self.handlers:
                     undecodable.append(_dead_letter(record, "no_handler", f"no handler for {event.type}"))
                     continue
                 events.append(event)
@@ -295,13 +303,18 @@ class ConsumerRunner:
                 outcome.duplicates.append(event)
                 continue
             new.discard(event.id)  # the same id twice in one batch: the second is a duplicate
-            try:
-                await self._call(conn, event)
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                raise _Refused from exc
             outcome.applied.append(event)
+        try:
+            if self.batch_handler is not None:
+                if outcome.applied:
+                    await self.batch_handler(conn, outcome.applied)
+            else:
+                for event in outcome.applied:
+                    await self._call(conn, event)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            raise _Refused from exc
         return outcome
 
     async def _apply_one_by_one(self, conn: asyncpg.Connection, events: list[ConsumedEvent]) -> BatchOutcome:
@@ -329,7 +342,10 @@ class ConsumerRunner:
 
     async def _call(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         with bound(event_id=str(event.id)):
-            await self.handlers[event.type](conn, event)
+            if self.batch_handler is not None:
+                await self.batch_handler(conn, [event])
+            else:
+                await self.handlers[event.type](conn, event)
 
     async def _publish_dead_letters(self, producer: AIOKafkaProducer, letters: list[DeadLetter]) -> None:
         if not letters:
