@@ -7,7 +7,7 @@ import shutil
 import signal
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -15,7 +15,8 @@ from prometheus_client import REGISTRY
 
 from d07.platform.devstack.broker import Broker
 from d07.platform.devstack.postgres import Postgres
-from d07.platform.events import BatchOutcome
+from d07.platform.events import BatchOutcome, ConsumedEvent, ConsumerRunner
+from d07.registry.v1 import registry_pb2
 from tests.conftest import ROOT, RUN, unique
 from tests.platform.events_support import (
     applied_count,
@@ -26,6 +27,7 @@ from tests.platform.events_support import (
     produce_events,
     produce_raw,
     raw_headers,
+    record_applied,
     running,
     services,
     unit_event,
@@ -289,3 +291,57 @@ async def test_graceful_stop_commits_what_it_handled(broker: Broker, services: S
     assert await applied_totals(pool) == (total, total)
     # Nothing was delivered twice: the first runner committed its offsets before leaving the group.
     assert metric("d07_events_consumed_total", consumer=consumer, topic=topic, outcome="duplicate") == 0
+
+
+async def test_a_batch_handler_applies_new_events_together_and_refuses_one_alone(
+    broker: Broker, services: Services
+) -> None:
+    """One call per batch of new events, in order; duplicates are left out; when the handler refuses one event
+    of a batch, it is called again event by event, so only that one is dead-lettered."""
+    _, pool = await services("batch")
+    topic = unique("d07.test.units.v1")
+    consumer = unique("c")
+    calls: list[int] = []
+
+    async def apply_all(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
+        calls.append(len(events))
+        for event in events:
+            await record_applied(conn, event)  # refuses a unit named "invalid"
+
+    repeated_id = uuid.uuid4()
+    first = unit_event("k1", 1)
+    events = [("k1", unit_event("k1", n)) for n in range(2, 12)]
+    await produce_raw(
+        broker.bootstrap, topic, [(b"k1", first.SerializeToString(), raw_headers(repeated_id, first))]
+    )
+    runner = ConsumerRunner(
+        pool=pool, bootstrap=broker.bootstrap, group_id=unique("g"), consumer_name=consumer, topics=[topic],
+        batch_handler=apply_all, messages=[registry_pb2.UnitCreated], session_timeout_ms=6000,
+        max_backoff=1.0,
+    )  # fmt: skip
+    async with running(runner):
+        await eventually(lambda: applied_count(pool), what="the first event")
+        await produce_raw(
+            broker.bootstrap,
+            topic,
+            [(b"k1", first.SerializeToString(), raw_headers(repeated_id, first))]  # a redelivery
+            + [(k.encode(), m.SerializeToString(), raw_headers(uuid.uuid4(), m, k)) for k, m in events[:5]]
+            + [(b"k1", unit_event("k1", 99, "invalid").SerializeToString(),
+                raw_headers(uuid.uuid4(), unit_event("k1", 99, "invalid"), "k1"))]
+            + [(k.encode(), m.SerializeToString(), raw_headers(uuid.uuid4(), m, k)) for k, m in events[5:]],
+        )  # fmt: skip
+        await eventually(lambda: _seqs_upto(pool, 11), what="all valid events")
+        await eventually(
+            lambda: metric(
+                "d07_events_dead_lettered_total", consumer=consumer, topic=topic, reason="invalid_event"
+            ),
+            what="the refused event to be dead-lettered",
+        )
+    rows = await pool.fetch("SELECT seq FROM applied ORDER BY n")
+    assert [r["seq"] for r in rows] == list(range(1, 12))  # each once, in order, the refused one absent
+    assert any(n > 1 for n in calls)  # events went to the handler together, not one call each
+    assert metric("d07_events_consumed_total", consumer=consumer, topic=topic, outcome="duplicate") == 1
+
+
+async def _seqs_upto(pool: asyncpg.Pool, last: int) -> bool:
+    return bool(await pool.fetchval("SELECT count(*) = $1 FROM applied WHERE name = 'ok'", last))
