@@ -70,3 +70,9 @@ async def database_url(pg_server_url: str) -> AsyncIterator[str]:
 def unique(prefix: str = "t") -> str:
     """A unique name per test instead of wiping databases."""
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+# The five services as processes, for end-to-end and service-level tests (session-scoped).
+from tests.support.services import platform  # noqa: E402
+
+__all__ = ["platform"]

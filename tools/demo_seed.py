@@ -22,14 +22,14 @@ CAMERAS = f"http://127.0.0.1:{8003 + OFFSET}"
 UNITS = [
     ("SO-TTTT", "Sở Thông tin và Truyền thông", "agency", "001", "00001", "Số 10 đường Trần Phú"),
     ("THPT-CVA", "Trường THPT Chu Văn An", "school", "001", "00004", "Số 2 đường Lê Lợi"),
-    ("CTY-DIEN-LUC", "Công ty Điện lực tỉnh", "enterprise", "002", "00031", "Số 45 đường Nguyễn Huệ"),
-    ("DH-SU-PHAM", "Trường Đại học Sư phạm", "school", "003", "00055", "Số 1 đường Hùng Vương"),
+    ("CTY-DIEN-LUC", "Công ty Điện lực tỉnh", "enterprise", "002", "00010", "Số 45 đường Nguyễn Huệ"),
+    ("DH-SU-PHAM", "Trường Đại học Sư phạm", "school", "003", "00016", "Số 1 đường Hùng Vương"),
     (
         "KCN-FDI-01",
         "Công ty TNHH Điện tử Quang Minh (vốn FDI)",
         "enterprise",
         "004",
-        "00078",
+        "00024",
         "Khu công nghiệp Phú Tài",
     ),
 ]

@@ -18,8 +18,8 @@ from d07.awards.v1 import awards_pb2, awards_pb2_grpc
 from d07.cameras.v1 import cameras_pb2, cameras_pb2_grpc
 from d07.registry.v1 import registry_pb2, registry_pb2_grpc
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
-from tests.e2e.conftest import GRPC_NAMES, SERVICES, Platform, eventually
 from tests.platform.promtool import promtool_path
+from tests.support.services import GRPC_NAMES, SERVICES, Platform, eventually
 
 
 def code() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from d07.platform.errors import InvalidArgument
-from registry.domain.units import CreateUnit, validate
+from registry.units.domain import CreateUnit, validate
 
 
 def test_a_valid_unit_is_normalised() -> None:

@@ -7,7 +7,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
 from d07.registry.v1 import registry_pb2 as pb
-from registry.domain.units import Unit, UnitKind, UnitStatus
+from registry.units.domain import Unit, UnitKind, UnitStatus
 
 KIND_TO_PB = {
     UnitKind.AGENCY: pb.UNIT_KIND_AGENCY,

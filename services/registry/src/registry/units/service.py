@@ -11,8 +11,10 @@ from d07.platform.auth import ADMIN, Principal, ensure_unit_access, require_role
 from d07.platform.errors import AlreadyExists, FieldProblem, InvalidArgument, NotFound
 from d07.platform.events import outbox
 from d07.registry.v1 import registry_pb2 as pb
-from registry.adapters import messages, units_repo
-from registry.domain.units import CreateUnit, Unit, validate
+from registry.divisions import service as divisions
+from registry.units import messages
+from registry.units import repository as units_repo
+from registry.units.domain import CreateUnit, Unit, validate
 
 SOURCE = "/d07/registry"
 UNITS_TOPIC = "d07.registry.units.v1"
@@ -32,6 +34,13 @@ async def create_unit(pool: asyncpg.Pool, cmd: CreateUnit, *, principal: Princip
     require_roles(principal, ADMIN)
     cmd = validate(cmd)
     async with pool.acquire() as conn, conn.transaction():
+        problems = await divisions.check_place(
+            conn, district_code=cmd.district_code, commune_code=cmd.commune_code
+        )
+        if problems:
+            raise InvalidArgument(
+                "the unit's place is not in the province", code="unknown_place", fields=problems
+            )
         unit = await units_repo.add(conn, unit_id=uuid.uuid4(), cmd=cmd)
         if unit is None:
             raise AlreadyExists(

@@ -8,9 +8,10 @@ import grpc
 from d07.platform.grpc import current_principal
 from d07.registry.v1 import registry_pb2 as pb
 from d07.registry.v1 import registry_pb2_grpc as pb_grpc
-from registry.adapters.messages import KIND_FROM_PB, unit_to_pb
-from registry.domain.units import CreateUnit
-from registry.service import units
+from registry.divisions import service as divisions
+from registry.units import service as units
+from registry.units.domain import CreateUnit
+from registry.units.messages import KIND_FROM_PB, unit_to_pb
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
@@ -44,6 +45,25 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
             self.pool, list(request.ids), principal=current_principal()
         )
         return pb.BatchGetUnitsResponse(units=[unit_to_pb(u) for u in found], missing_ids=missing)
+
+    async def ListDivisions(
+        self, request: pb.ListDivisionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDivisionsResponse:
+        districts = await divisions.list_divisions(self.pool, principal=current_principal())
+        return pb.ListDivisionsResponse(
+            districts=[
+                pb.District(
+                    code=d.code,
+                    name=d.name,
+                    kind=d.kind,
+                    communes=[
+                        pb.Commune(code=c.code, name=c.name, kind=c.kind, district_code=c.district_code)
+                        for c in d.communes
+                    ],
+                )
+                for d in districts
+            ]
+        )
 
 
 def register(server: grpc.aio.Server, pool: asyncpg.Pool) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from d07.platform.db import Conn
-from registry.domain.units import CreateUnit, Unit, UnitKind, UnitStatus
+from registry.units.domain import CreateUnit, Unit, UnitKind, UnitStatus
 
 COLUMNS = (
     "id, code, name, kind, district_code, commune_code, address, status, version, created_at, updated_at"

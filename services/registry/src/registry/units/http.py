@@ -11,8 +11,8 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from d07.platform.http import Caller
-from registry.domain.units import CreateUnit, Unit
-from registry.service import units
+from registry.units import service as units
+from registry.units.domain import CreateUnit, Unit
 
 
 class UnitCreate(BaseModel):

@@ -1,0 +1,1 @@
+"""Units: agencies, enterprises and schools, their status history and scope."""
