@@ -1,0 +1,1 @@
+"""Directive documents, their distribution to units and the units' acknowledgement."""

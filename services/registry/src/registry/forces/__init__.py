@@ -1,0 +1,1 @@
+"""Security forces of units and their guards."""

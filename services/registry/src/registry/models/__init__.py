@@ -1,0 +1,1 @@
+"""Movement models (mô hình) of the movement, in units and in communities."""

@@ -1,0 +1,1 @@
+"""Training classes for guards and their attendance."""
