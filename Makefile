@@ -15,7 +15,7 @@ CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 .PHONY: help setup tools proto lint test run bench token clean k8s-check
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/uv/bin/uv:
 	$(PYTHON) -m venv .tools/uv

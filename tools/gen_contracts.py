@@ -40,7 +40,7 @@ def main() -> int:
         if directory.is_dir():
             (directory / "__init__.py").touch()
     (OUT / "d07" / "py.typed").touch()
-    print(f"generated {len(files)} proto files into {OUT.relative_to(ROOT)}")
+    print(f"generated {len(files)} proto files into {OUT.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
 
