@@ -6,6 +6,7 @@ roll back together. The actor, the request id and the client address come from `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from d07.platform import context
@@ -41,3 +42,30 @@ async def record(
         context.request_id.get(),
     )
     AUDIT_WRITTEN.labels(action=action).inc()
+
+
+async def record_many(
+    conn: Conn,
+    *,
+    action: str,
+    object_type: str,
+    entries: Sequence[tuple[str, str | None, dict[str, Any]]],
+) -> None:
+    """Audit rows `(object id, unit id, details)` of one action in one statement, in the caller's transaction:
+    what `record` writes per call, for an import of hundreds of objects."""
+    if not entries:
+        return
+    who = context.principal.get()
+    actor = who.subject if who is not None else "system"
+    roles = sorted(who.roles) if who is not None else []
+    source, request_id = context.client_address.get(), context.request_id.get()
+    await conn.executemany(
+        """INSERT INTO audit_log
+               (actor, roles, unit_id, action, object_type, object_id, details, source, request_id)
+           VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9)""",
+        [
+            (actor, roles, unit_id, action, object_type, object_id, details, source, request_id)
+            for object_id, unit_id, details in entries
+        ],
+    )
+    AUDIT_WRITTEN.labels(action=action).inc(len(entries))

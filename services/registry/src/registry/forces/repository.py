@@ -9,9 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from d07.platform import context
 from d07.platform.db import Conn
-from d07.platform.metrics import AUDIT_WRITTEN
 from registry.forces.domain import DuplicateKey, ForceDetails, Guard, GuardDetails, GuardStatus, SecurityForce
 
 # The actual size is counted, never stored: a unit's active guards.
@@ -227,24 +225,3 @@ async def registered_keys(conn: Conn, *, unit_ids: Sequence[uuid.UUID]) -> dict[
         list(unit_ids),
     )
     return {(r["unit_id"], r["search_name"], r["birth_year"]): r["id"] for r in rows}
-
-
-async def record_audit_many(
-    conn: Conn, *, action: str, object_type: str, entries: Sequence[tuple[str, str, dict[str, Any]]]
-) -> None:
-    """Audit rows `(object id, unit id, details)` of one action in one executemany, in the caller's
-    transaction: what `d07.platform.audit.record` writes per call, for an import of hundreds of objects."""
-    who = context.principal.get()
-    actor = who.subject if who is not None else "system"
-    roles = sorted(who.roles) if who is not None else []
-    source, request_id = context.client_address.get(), context.request_id.get()
-    await conn.executemany(
-        """INSERT INTO audit_log
-               (actor, roles, unit_id, action, object_type, object_id, details, source, request_id)
-           VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9)""",
-        [
-            (actor, roles, unit_id, action, object_type, object_id, details, source, request_id)
-            for object_id, unit_id, details in entries
-        ],
-    )
-    AUDIT_WRITTEN.labels(action=action).inc(len(entries))

@@ -317,7 +317,7 @@ async def import_guards(
         if problems:
             raise tabular.refuse(problems, what=f"the guards file {filename}")
         guards = await repo.add_guards(conn, guards=[(uuid.uuid4(), g.unit_id, g.details) for g in parsed])
-        await repo.record_audit_many(
+        await audit.record_many(
             conn, action="guard.register", object_type="guard",
             entries=[
                 (str(g.id), str(g.unit_id), {"full_name": g.full_name, "file": filename, "line": row.line})
