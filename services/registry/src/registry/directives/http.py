@@ -1,10 +1,299 @@
-"""HTTP door of this aggregate (its routes arrive with the aggregate's work)."""
+"""HTTP door of directive documents (FastAPI): the same handlers as gRPC, JSON in and out."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from d07.platform.http import Caller
+from registry.directives import service
+from registry.directives.domain import (
+    AcknowledgeDocument,
+    DistributeDocument,
+    DistrictProgress,
+    Document,
+    IssueDocument,
+    Progress,
+    Receipt,
+    UnitSelector,
+    UpdateDocument,
+)
+
+
+class DocumentKindRead(BaseModel):
+    code: str = Field(examples=["directive"])
+    label: str = Field(examples=["Chỉ thị"])
+
+
+class DocumentCreate(BaseModel):
+    number: str = Field(examples=["07/CT-BCA-V28"])
+    kind: str = Field(examples=["directive"])
+    title: str = Field(
+        examples=[
+            "Về đẩy mạnh phong trào toàn dân bảo vệ an ninh Tổ quốc trong cơ quan, doanh nghiệp, nhà trường"
+        ]
+    )
+    issued_on: date = Field(examples=["2014-08-15"])
+    issuer: str = Field(examples=["Bộ trưởng Bộ Công an"])
+    summary: str = ""
+    link: str = ""
+    parent_id: str = Field("", description="the document this one implements (a plan of a directive)")
+
+
+class DocumentUpdate(BaseModel):
+    """Fields left out keep their value; `parent_id: ""` removes the parent."""
+
+    version: int = Field(description="the version read")
+    number: str | None = None
+    kind: str | None = None
+    title: str | None = None
+    issued_on: date | None = None
+    issuer: str | None = None
+    summary: str | None = None
+    link: str | None = None
+    parent_id: str | None = None
+
+
+class DocumentRead(BaseModel):
+    id: uuid.UUID
+    number: str
+    kind: str
+    kind_label: str
+    title: str
+    issued_on: date
+    issuer: str
+    summary: str
+    link: str
+    parent_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, d: Document) -> DocumentRead:
+        return cls(
+            id=d.id,
+            number=d.number,
+            kind=d.kind,
+            kind_label=d.kind_label,
+            title=d.title,
+            issued_on=d.issued_on,
+            issuer=d.issuer,
+            summary=d.summary,
+            link=d.link,
+            parent_id=d.parent_id,
+            version=d.version,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
+
+
+class DocumentPage(BaseModel):
+    items: list[DocumentRead]
+    next_page_token: str
+
+
+class UnitSelectorModel(BaseModel):
+    """Every active unit of a district and/or kind; both empty: every active unit of the province."""
+
+    district_code: str = ""
+    kind: str = Field("", examples=["school"])
+
+
+class DistributionCreate(BaseModel):
+    """Name the units, or give a selector (exactly one)."""
+
+    unit_ids: list[str] = []
+    selector: UnitSelectorModel | None = None
+
+
+class DistributionRead(BaseModel):
+    document_id: uuid.UUID
+    added_count: int
+    matched_count: int
+    added_unit_ids: list[uuid.UUID]
+
+
+class ReceiptAcknowledge(BaseModel):
+    note: str = ""
+
+
+class ReceiptRead(BaseModel):
+    document_id: uuid.UUID
+    unit_id: uuid.UUID
+    unit_code: str
+    unit_name: str
+    district_code: str
+    distributed_at: datetime
+    distributed_by: str
+    acknowledged: bool
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    note: str
+
+    @classmethod
+    def of(cls, r: Receipt) -> ReceiptRead:
+        return cls(
+            document_id=r.document_id,
+            unit_id=r.unit_id,
+            unit_code=r.unit_code,
+            unit_name=r.unit_name,
+            district_code=r.district_code,
+            distributed_at=r.distributed_at,
+            distributed_by=r.distributed_by,
+            acknowledged=r.acknowledged,
+            acknowledged_at=r.acknowledged_at,
+            acknowledged_by=r.acknowledged_by,
+            note=r.note,
+        )
+
+
+class ReceiptPage(BaseModel):
+    items: list[ReceiptRead]
+    next_page_token: str
+
+
+class DistrictProgressRead(BaseModel):
+    district_code: str
+    district_name: str
+    distributed: int
+    acknowledged: int
+    pending: int
+
+    @classmethod
+    def of(cls, d: DistrictProgress) -> DistrictProgressRead:
+        return cls(
+            district_code=d.district_code,
+            district_name=d.district_name,
+            distributed=d.distributed,
+            acknowledged=d.acknowledged,
+            pending=d.pending,
+        )
+
+
+class ProgressRead(BaseModel):
+    document_id: uuid.UUID
+    distributed: int
+    acknowledged: int
+    pending: int
+    districts: list[DistrictProgressRead]
+
+    @classmethod
+    def of(cls, p: Progress) -> ProgressRead:
+        return cls(
+            document_id=p.document_id,
+            distributed=p.distributed,
+            acknowledged=p.acknowledged,
+            pending=p.pending,
+            districts=[DistrictProgressRead.of(d) for d in p.districts],
+        )
 
 
 def router(pool: asyncpg.Pool) -> APIRouter:
-    return APIRouter(prefix="/v1")
+    api = APIRouter(prefix="/v1", tags=["directives"])
+
+    @api.get("/document-kinds", response_model=list[DocumentKindRead])
+    async def list_kinds(caller: Caller) -> list[DocumentKindRead]:
+        kinds = await service.list_kinds(pool, principal=caller)
+        return [DocumentKindRead(code=k.code, label=k.label) for k in kinds]
+
+    @api.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentRead)
+    async def issue_document(body: DocumentCreate, caller: Caller) -> DocumentRead:
+        document = await service.issue_document(pool, IssueDocument(**body.model_dump()), principal=caller)
+        return DocumentRead.of(document)
+
+    @api.get("/documents", response_model=DocumentPage)
+    async def list_documents(
+        caller: Caller,
+        kind: str = "",
+        year: int = 0,
+        q: str = "",
+        unit_id: str = "",
+        page_size: int = Query(0, ge=0),
+        page_token: str = "",
+    ) -> DocumentPage:
+        page = await service.list_documents(
+            pool,
+            principal=caller,
+            kind=kind,
+            year=year,
+            q=q,
+            unit_id=unit_id,
+            size=page_size,
+            page_token=page_token,
+        )
+        return DocumentPage(
+            items=[DocumentRead.of(d) for d in page.items], next_page_token=page.next_page_token
+        )
+
+    @api.get("/documents/{document_id}", response_model=DocumentRead)
+    async def get_document(document_id: str, caller: Caller) -> DocumentRead:
+        return DocumentRead.of(await service.get_document(pool, document_id, principal=caller))
+
+    @api.patch("/documents/{document_id}", response_model=DocumentRead)
+    async def update_document(document_id: str, body: DocumentUpdate, caller: Caller) -> DocumentRead:
+        changes = body.model_dump(exclude_unset=True, exclude={"version"})
+        cmd = UpdateDocument(document_id=document_id, version=body.version, **changes)
+        return DocumentRead.of(await service.update_document(pool, cmd, principal=caller))
+
+    @api.post("/documents/{document_id}/distributions", response_model=DistributionRead)
+    async def distribute_document(
+        document_id: str, body: DistributionCreate, caller: Caller
+    ) -> DistributionRead:
+        selector = body.selector
+        cmd = DistributeDocument(
+            document_id=document_id,
+            unit_ids=tuple(body.unit_ids),
+            selector=UnitSelector(selector.district_code, selector.kind) if selector else None,
+        )
+        result = await service.distribute_document(pool, cmd, principal=caller)
+        return DistributionRead(
+            document_id=result.document_id,
+            added_count=len(result.added_unit_ids),
+            matched_count=result.matched_count,
+            added_unit_ids=list(result.added_unit_ids),
+        )
+
+    @api.get("/documents/{document_id}/receipts", response_model=ReceiptPage)
+    async def list_receipts(
+        document_id: str,
+        caller: Caller,
+        state: Literal["", "pending", "acknowledged"] = "",
+        district_code: str = "",
+        page_size: int = Query(0, ge=0),
+        page_token: str = "",
+    ) -> ReceiptPage:
+        page = await service.list_receipts(
+            pool,
+            document_id,
+            principal=caller,
+            state=state,
+            district_code=district_code,
+            size=page_size,
+            page_token=page_token,
+        )
+        return ReceiptPage(
+            items=[ReceiptRead.of(r) for r in page.items], next_page_token=page.next_page_token
+        )
+
+    @api.get("/documents/{document_id}/receipts/{unit_id}", response_model=ReceiptRead)
+    async def get_receipt(document_id: str, unit_id: str, caller: Caller) -> ReceiptRead:
+        return ReceiptRead.of(await service.get_receipt(pool, document_id, unit_id, principal=caller))
+
+    @api.post("/documents/{document_id}/receipts/{unit_id}/acknowledgement", response_model=ReceiptRead)
+    async def acknowledge_document(
+        document_id: str, unit_id: str, body: ReceiptAcknowledge, caller: Caller
+    ) -> ReceiptRead:
+        cmd = AcknowledgeDocument(document_id=document_id, unit_id=unit_id, note=body.note)
+        return ReceiptRead.of(await service.acknowledge_document(pool, cmd, principal=caller))
+
+    @api.get("/documents/{document_id}/progress", response_model=ProgressRead)
+    async def get_progress(document_id: str, caller: Caller) -> ProgressRead:
+        return ProgressRead.of(await service.get_progress(pool, document_id, principal=caller))
+
+    return api
