@@ -1,0 +1,329 @@
+"""Handlers of training classes and attendance: one logic path behind the gRPC and HTTP doors.
+
+Who may do what: admin and police organise classes (schedule, update, cancel, enrol, record completion); a
+unit officer enrols only its own unit's guards and reads the classes and its own guards' attendances; the
+province-wide readers (auditor, dic_operator, chairman_office, service) read. Each change is one transaction
+that writes the rows, the audit row and the outbox event together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+
+import asyncpg
+
+from d07.platform import audit
+from d07.platform.auth import (
+    ADMIN,
+    POLICE,
+    PROVINCE_WIDE_READERS,
+    UNIT_OFFICER,
+    Principal,
+    ensure_unit_access,
+    require_roles,
+)
+from d07.platform.db import Conn
+from d07.platform.errors import FieldProblem, InvalidArgument, NotFound
+from d07.platform.events import outbox
+from d07.platform.pagination import decode_cursor, encode_cursor, page_size
+from registry.divisions import service as divisions
+from registry.training import messages
+from registry.training import repository as repo
+from registry.training.domain import (
+    COUNTED_STATUSES,
+    Attendance,
+    AttendanceCompletionRecorded,
+    AttendanceEnrolled,
+    AttendanceFilter,
+    ClassCancelled,
+    ClassFilter,
+    ClassScheduled,
+    ClassStatus,
+    ClassUpdated,
+    Event,
+    RecordCompletion,
+    ScheduleClass,
+    TrainingClass,
+    TrainingFigures,
+    UpdateClass,
+    apply_update,
+    check_cancel,
+    check_completion,
+    check_enrolment,
+    check_period,
+    requested_guards,
+    validate_schedule,
+)
+
+SOURCE = "/d07/registry"
+TRAINING_TOPIC = "d07.registry.training.v1"
+ORGANISERS = (ADMIN, POLICE)
+READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
+
+
+def parse_id(value: str | uuid.UUID, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument(
+            f"{field} is not an id", code="invalid_id", fields=[FieldProblem(field, "a UUID is expected")]
+        ) from None
+
+
+def _class_not_found(class_id: uuid.UUID) -> NotFound:
+    return NotFound(
+        f"no training class {class_id}", code="class_not_found", resource_type="training_class",
+        resource_id=str(class_id),
+    )  # fmt: skip
+
+
+async def _publish(conn: Conn, events: Sequence[tuple[uuid.UUID, Event]], principal: Principal) -> None:
+    """Every event of the change, keyed by its class id, in the change's transaction."""
+    await outbox.add_many(
+        conn,
+        topic=TRAINING_TOPIC,
+        source=SOURCE,
+        events=[(str(key), messages.event_to_pb(event, principal)) for key, event in events],
+    )
+
+
+async def _check_district(conn: Conn, district_code: str) -> None:
+    problems = await divisions.check_place(conn, district_code=district_code, commune_code="")
+    if problems:
+        raise InvalidArgument(
+            "the class's district is not in the province", code="unknown_place", fields=problems
+        )
+
+
+# --- classes --------------------------------------------------------------------------------------------
+
+
+async def schedule_class(pool: asyncpg.Pool, cmd: ScheduleClass, *, principal: Principal) -> TrainingClass:
+    require_roles(principal, *ORGANISERS)
+    cmd = validate_schedule(cmd)
+    async with pool.acquire() as conn, conn.transaction():
+        await _check_district(conn, cmd.district_code)
+        cls = await repo.add_class(conn, class_id=uuid.uuid4(), cmd=cmd)
+        await audit.record(
+            conn, action="training_class.schedule", object_type="training_class", object_id=str(cls.id),
+            details={"title": cls.title, "starts_on": cls.starts_on.isoformat(), "capacity": cls.capacity},
+        )  # fmt: skip
+        await _publish(conn, [(cls.id, ClassScheduled(cls))], principal)
+    return cls
+
+
+async def get_class(pool: asyncpg.Pool, class_id: str, *, principal: Principal) -> TrainingClass:
+    require_roles(principal, *READERS)
+    cid = parse_id(class_id, "id")
+    async with pool.acquire() as conn:
+        cls = await repo.get_class(conn, class_id=cid)
+    if cls is None:
+        raise _class_not_found(cid)
+    return cls
+
+
+async def update_class(pool: asyncpg.Pool, cmd: UpdateClass, *, principal: Principal) -> TrainingClass:
+    require_roles(principal, *ORGANISERS)
+    async with pool.acquire() as conn, conn.transaction():
+        current = await repo.get_class(conn, class_id=cmd.class_id, lock="UPDATE")
+        if current is None:
+            raise _class_not_found(cmd.class_id)
+        changed = apply_update(current, cmd)
+        if changed.district_code != current.district_code:
+            await _check_district(conn, changed.district_code)
+        cls = await repo.save_class(conn, changed)
+        await audit.record(
+            conn, action="training_class.update", object_type="training_class", object_id=str(cls.id),
+            details={"version": cls.version, "status": cls.status.value},
+        )  # fmt: skip
+        await _publish(conn, [(cls.id, ClassUpdated(cls))], principal)
+    return cls
+
+
+async def cancel_class(
+    pool: asyncpg.Pool, class_id: str, *, version: int, reason: str, principal: Principal
+) -> TrainingClass:
+    require_roles(principal, *ORGANISERS)
+    cid = parse_id(class_id, "id")
+    async with pool.acquire() as conn, conn.transaction():
+        current = await repo.get_class(conn, class_id=cid, lock="UPDATE")
+        if current is None:
+            raise _class_not_found(cid)
+        completions = await repo.has_completions(conn, class_id=cid)
+        why = check_cancel(current, version=version, reason=reason, has_completions=completions)
+        cls = await repo.save_class(
+            conn,
+            replace(current, status=ClassStatus.CANCELLED, cancel_reason=why),
+        )
+        await audit.record(
+            conn, action="training_class.cancel", object_type="training_class", object_id=str(cls.id),
+            details={"reason": why},
+        )  # fmt: skip
+        await _publish(conn, [(cls.id, ClassCancelled(cls))], principal)
+    return cls
+
+
+def _class_filters(flt: ClassFilter) -> dict[str, object]:
+    return {
+        "from": flt.from_date, "to": flt.to_date, "district": flt.district_code,
+        "statuses": sorted(s.value for s in flt.statuses), "q": flt.q,
+    }  # fmt: skip
+
+
+async def list_classes(
+    pool: asyncpg.Pool, flt: ClassFilter, *, size: int | None, page_token: str, principal: Principal
+) -> tuple[list[TrainingClass], str]:
+    """A page of classes and the token of the next page ('' after the last)."""
+    require_roles(principal, *READERS)
+    check_period(flt.from_date, flt.to_date)
+    limit = page_size(size)
+    filters = _class_filters(flt)
+    position = decode_cursor(page_token, filters=filters)
+    after = None
+    if position is not None:
+        try:
+            after = (date.fromisoformat(position[0]), uuid.UUID(position[1]))
+        except (ValueError, TypeError, IndexError):
+            raise InvalidArgument(
+                "page_token is not a token this API gave", code="invalid_page_token",
+                fields=[FieldProblem("page_token", "use next_page_token from the previous page")],
+            ) from None  # fmt: skip
+    async with pool.acquire() as conn:
+        rows = await repo.list_classes(conn, flt, after=after, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    token = encode_cursor([page[-1].starts_on.isoformat(), str(page[-1].id)], filters=filters) if more else ""
+    return page, token
+
+
+# --- attendance -----------------------------------------------------------------------------------------
+
+
+async def enrol_guards(
+    pool: asyncpg.Pool, class_id: str, guard_ids: Sequence[str], *, principal: Principal
+) -> list[Attendance]:
+    """Enrol every guard given in the class, or none of them (one transaction)."""
+    require_roles(principal, ADMIN, POLICE, UNIT_OFFICER)
+    cid = parse_id(class_id, "class_id")
+    wanted = requested_guards([parse_id(g, f"guard_ids[{n}]") for n, g in enumerate(guard_ids)])
+    async with pool.acquire() as conn, conn.transaction():
+        cls = await repo.get_class(conn, class_id=cid, lock="UPDATE")
+        if cls is None:
+            raise _class_not_found(cid)
+        found = {g.id: g for g in await repo.guards_for_enrolment(conn, guard_ids=wanted)}
+        missing = [
+            FieldProblem(f"guard_ids[{n}]", "no such guard") for n, g in enumerate(wanted) if g not in found
+        ]
+        if missing:
+            raise NotFound(
+                "a guard does not exist", code="guard_not_found", resource_type="guard",
+                resource_id=missing[0].field, fields=missing,
+            )  # fmt: skip
+        guards = [found[g] for g in wanted]
+        for guard in guards:
+            ensure_unit_access(principal, str(guard.unit_id), write=True)
+        check_enrolment(
+            cls, guards, already_enrolled=await repo.enrolled_among(conn, class_id=cid, guard_ids=wanted)
+        )
+        attendances = await repo.add_attendances(conn, class_id=cid, guards=guards)
+        for att in attendances:
+            await audit.record(
+                conn, action="training_attendance.enrol", object_type="training_attendance",
+                object_id=str(att.id), unit_id=str(att.unit_id),
+                details={"class_id": str(cid), "guard_id": str(att.guard_id)},
+            )  # fmt: skip
+        await _publish(conn, [(cid, AttendanceEnrolled(a)) for a in attendances], principal)
+    return attendances
+
+
+async def record_completion(pool: asyncpg.Pool, cmd: RecordCompletion, *, principal: Principal) -> Attendance:
+    require_roles(principal, *ORGANISERS)
+    async with pool.acquire() as conn, conn.transaction():
+        cls = await repo.get_class(conn, class_id=cmd.class_id, lock="SHARE")
+        if cls is None:
+            raise _class_not_found(cmd.class_id)
+        current = await repo.get_attendance(
+            conn, class_id=cmd.class_id, guard_id=cmd.guard_id, for_update=True
+        )
+        if current is None:
+            raise NotFound(
+                "the guard is not enrolled in this class", code="attendance_not_found",
+                resource_type="training_attendance", resource_id=f"{cmd.class_id}/{cmd.guard_id}",
+            )  # fmt: skip
+        outcome, result = check_completion(cls, current, cmd)
+        att = await repo.save_completion(conn, attendance_id=current.id, outcome=outcome, result=result)
+        await audit.record(
+            conn, action="training_attendance.complete", object_type="training_attendance",
+            object_id=str(att.id), unit_id=str(att.unit_id),
+            details={"class_id": str(att.class_id), "outcome": outcome.value, "result": result},
+        )  # fmt: skip
+        await _publish(conn, [(cmd.class_id, AttendanceCompletionRecorded(att))], principal)
+    return att
+
+
+def _attendance_filters(flt: AttendanceFilter) -> dict[str, object]:
+    return {
+        "class": flt.class_id, "guard": flt.guard_id, "unit": flt.unit_id, "from": flt.from_date,
+        "to": flt.to_date, "district": flt.district_code,
+        "statuses": sorted(s.value for s in flt.class_statuses),
+        "outcome": flt.outcome.value if flt.outcome else "",
+    }  # fmt: skip
+
+
+async def _scope_attendances(conn: Conn, flt: AttendanceFilter, principal: Principal) -> AttendanceFilter:
+    """The filter a caller may use: a unit officer sees only its own unit's attendances."""
+    if not principal.is_unit_officer_only:
+        return flt
+    if flt.unit_id is not None:
+        ensure_unit_access(principal, str(flt.unit_id))
+    if flt.guard_id is not None:
+        unit = await repo.guard_unit(conn, guard_id=flt.guard_id)
+        ensure_unit_access(principal, str(unit) if unit else None)
+    return replace(flt, unit_id=parse_id(principal.unit_id or "", "unit_id"))
+
+
+async def list_attendances(
+    pool: asyncpg.Pool, flt: AttendanceFilter, *, size: int | None, page_token: str, principal: Principal
+) -> tuple[list[Attendance], str]:
+    require_roles(principal, *READERS)
+    check_period(flt.from_date, flt.to_date)
+    limit = page_size(size)
+    async with pool.acquire() as conn:
+        flt = await _scope_attendances(conn, flt, principal)
+        filters = _attendance_filters(flt)
+        position = decode_cursor(page_token, filters=filters)
+        after = position[0] if position and isinstance(position[0], int) else None
+        if position is not None and after is None:
+            raise InvalidArgument(
+                "page_token is not a token this API gave", code="invalid_page_token",
+                fields=[FieldProblem("page_token", "use next_page_token from the previous page")],
+            )  # fmt: skip
+        rows = await repo.list_attendances(conn, flt, after=after, limit=limit + 1)
+    page = [att for _, att in rows[:limit]]
+    token = encode_cursor([rows[limit - 1][0]], filters=filters) if len(rows) > limit else ""
+    return page, token
+
+
+async def training_figures(
+    pool: asyncpg.Pool,
+    *,
+    from_date: date | None,
+    to_date: date | None,
+    district_code: str = "",
+    principal: Principal,
+) -> TrainingFigures:
+    """Classes of the period that were not cancelled, their attendances, completions and distinct guards."""
+    require_roles(principal, *PROVINCE_WIDE_READERS)
+    check_period(from_date, to_date)
+    flt = AttendanceFilter(
+        from_date=from_date,
+        to_date=to_date,
+        district_code=district_code.strip(),
+        class_statuses=COUNTED_STATUSES,
+    )
+    async with pool.acquire() as conn:
+        return await repo.figures(conn, flt=flt)
