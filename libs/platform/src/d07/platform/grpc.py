@@ -213,6 +213,9 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, verifier: TokenVerifier, public_methods: frozenset[str]) -> None:
         self._verifier = verifier
         self._public = public_methods
+        # Wrapped handlers by method: the servicer's handler of a method is the same object on every call, and
+        # what is per call (metadata, token) is read inside the wrapper: one wrapper per method serves all.
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     async def intercept_service(
         self,
@@ -223,6 +226,14 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if handler is None:  # unknown method: grpc answers UNIMPLEMENTED itself
             return None
         full = handler_call_details.method
+        known = self._wrapped.get(full)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap_handler(handler, full)
+        self._wrapped[full] = (handler, wrapped)
+        return wrapped
+
+    def _wrap_handler(self, handler: Any, full: str) -> Any:
         service, _, method = full.lstrip("/").rpartition("/")
         public = full in self._public
         wrap = self._wrap
