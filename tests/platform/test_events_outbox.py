@@ -11,13 +11,16 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
+from d07.platform.db import Conn
 from d07.platform.devstack.broker import Broker
 from d07.platform.events import OutboxRelay, outbox
+from d07.platform.events.outbox import _LATE, RoundResult, _Chunk
 from tests.conftest import RUN, unique
 from tests.platform.events_support import (
     SOURCE,
@@ -172,7 +175,10 @@ async def test_broker_paused_while_events_are_written(services: Services) -> Non
         runner = make_runner(
             consumer_pool, own_broker.bootstrap, group_id=group, consumer_name=group, topics=[topic]
         )
-        relay = relaying(producer_pool, producer_schema, own_broker.bootstrap, request_timeout_ms=2000)
+        # Chunks of 64 rows: the drain reads ahead and deletes behind while the broker stalls and comes back.
+        relay = relaying(
+            producer_pool, producer_schema, own_broker.bootstrap, request_timeout_ms=2000, batch_size=64
+        )
         async with relay, running(runner):
             async with producer_pool.acquire() as conn, conn.transaction():
                 await outbox.add(
@@ -207,3 +213,112 @@ async def test_broker_paused_while_events_are_written(services: Services) -> Non
         if paused:
             own_broker.resume()
         own_broker.stop()
+
+
+async def test_read_ahead_never_skips_a_row_committed_late(broker: Broker, services: Services) -> None:
+    """A transaction that took a low id commits while the relay reads ahead: that key keeps its order.
+
+    The read-ahead (`id >` the chunk in flight) must notice the row that appeared below it and read from the
+    oldest row again; otherwise the key's later row would go out first.
+    """
+    producer_schema, producer_pool = await services("prod")
+    _, consumer_pool = await services("cons")
+    topic = unique("d07.test.units.v1")
+    relay = OutboxRelay(producer_pool, schema=producer_schema, bootstrap=broker.bootstrap, batch_size=10)
+    producer = await relay._ensure_producer()
+    try:
+        async with producer_pool.acquire() as late, producer_pool.acquire() as proxy:
+            conn = cast(asyncpg.Connection, proxy)
+            tx = late.transaction()
+            await tx.start()
+            await outbox.add(late, topic=topic, key="k", message=unit_event("k", 0), source=SOURCE)
+            async with conn.transaction():
+                await outbox.add_many(
+                    conn, topic=topic, source=SOURCE,
+                    events=[(f"other-{i}", unit_event(f"other-{i}", i)) for i in range(25)],
+                )  # fmt: skip
+            first = await relay._read(conn, producer, None)
+            assert isinstance(first, _Chunk)
+            assert first.size == 10
+            ahead = await relay._read(conn, producer, first)
+            assert isinstance(ahead, _Chunk)
+            assert ahead.first_id == first.last_id + 1
+            await tx.commit()  # k's first row, below everything read so far, is now visible
+            async with conn.transaction():
+                await outbox.add(conn, topic=topic, key="k", message=unit_event("k", 1), source=SOURCE)
+            assert await relay._read(conn, producer, first) is _LATE
+            assert await relay._read(conn, producer, ahead) is _LATE
+    finally:
+        await producer.stop()
+
+    group = unique("g")
+    runner = make_runner(consumer_pool, broker.bootstrap, group_id=group, consumer_name=group, topics=[topic])
+    async with relaying(producer_pool, producer_schema, broker.bootstrap, batch_size=10), running(runner):
+        await eventually(lambda: at_least(applied_count(consumer_pool), 27), what="27 events")
+        await eventually(lambda: is_zero(outbox_rows(producer_pool)), what="the outbox to drain")
+        await asyncio.sleep(1.0)  # room for a stray double delivery to be applied before counting
+    assert await applied_totals(consumer_pool) == (27, 27)
+    rows = await consumer_pool.fetch("SELECT seq FROM applied WHERE key = 'k' ORDER BY n")
+    assert [r["seq"] for r in rows] == [0, 1]
+
+
+async def test_read_ahead_notices_a_late_row_inside_the_chunk_in_flight(
+    broker: Broker, services: Services
+) -> None:
+    """The late row's id lies between the first and last id of the chunk in flight, not below it."""
+    schema, pool = await services("prod")
+    topic = unique("d07.test.units.v1")
+    relay = OutboxRelay(pool, schema=schema, bootstrap=broker.bootstrap, batch_size=10)
+    producer = await relay._ensure_producer()
+
+    async def write(conn: Conn, key: str) -> None:
+        await outbox.add(conn, topic=topic, key=key, message=unit_event(key, 0), source=SOURCE)
+
+    try:
+        async with pool.acquire() as late, pool.acquire() as proxy:
+            conn = cast(asyncpg.Connection, proxy)
+            async with conn.transaction():
+                await write(conn, "a")
+            tx = late.transaction()
+            await tx.start()
+            await write(late, "late")
+            for i in range(20):
+                async with conn.transaction():
+                    await write(conn, f"b-{i}")
+            first = await relay._read(conn, producer, None)
+            assert isinstance(first, _Chunk)
+            assert (first.size, first.last_id - first.first_id) == (10, 10)  # one id in it not visible
+            assert isinstance(await relay._read(conn, producer, first), _Chunk)
+            await tx.commit()
+            assert await relay._read(conn, producer, first) is _LATE
+            again = await relay._read(conn, producer, None)
+            assert isinstance(again, _Chunk)
+            assert (again.first_id, again.last_id) == (first.first_id, first.last_id - 1)
+    finally:
+        await producer.stop()
+
+
+async def test_on_round_reports_each_drain_after_its_deletes(broker: Broker, services: Services) -> None:
+    schema, pool = await services("prod")
+    topic = unique("d07.test.units.v1")
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add_many(
+            conn,
+            topic=topic,
+            source=SOURCE,
+            events=[(f"u-{i % 7}", unit_event(f"u-{i % 7}", i)) for i in range(95)],
+        )
+    rounds: list[RoundResult] = []
+    left: list[int] = []
+
+    def on_round(result: RoundResult) -> None:
+        rounds.append(result)
+        left.append(-1)  # replaced below by the count the relay left behind
+
+    async with relaying(pool, schema, broker.bootstrap, batch_size=20, on_round=on_round):
+        await eventually(lambda: sum(r.published for r in rounds) >= 95, what="95 events reported")
+        assert await outbox_rows(pool) == 0  # reported only after the rows were deleted
+    first = rounds[0]
+    assert (first.read, first.published, first.error, first.caught_up) == (95, 95, None, True)
+    assert all(r.read == 0 and r.published == 0 and r.caught_up for r in rounds[1:])
+    assert REGISTRY.get_sample_value("d07_events_published_total", {"topic": topic}) == 95

@@ -13,6 +13,13 @@ Per-key order: rows of one key map to one partition (the producer's murmur2 part
 partition's rows go out one record batch at a time, the next only after the previous was acknowledged; when
 a batch fails, nothing later of that partition is sent in that round. A key's events therefore never
 overtake each other, also across a failure.
+
+Speed: a drain is a pipeline on the leader's connection. While one chunk of rows is with the broker, the
+chunk before (acknowledged) is deleted and the next is read and encoded straight into record batches, so
+the database's and the broker's time hide behind the relay's own CPU. The read-ahead reads past the chunk
+in flight (`id >` its last id); a row that commits late with a lower id would be skipped there and could
+go out after a later row of its key, so the same statement checks that nothing new appeared below, and if
+it did, the drain reads from the oldest row again once the chunk in flight is acknowledged.
 """
 
 from __future__ import annotations
@@ -131,23 +138,66 @@ def _lock_key(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-@dataclass
-class _Pending:
-    """One outbox row ready to go out."""
+# The headers column as text is jsonb's own output, an object with no whitespace around it: `raw_decode`
+# skips the two whitespace scans of `json.loads`.
+_parse_headers = json.JSONDecoder().raw_decode
 
-    id: int
-    key: bytes
-    value: bytes
-    headers: list[tuple[str, bytes]]
+
+@dataclass
+class _Batch:
+    """One record batch (`producer.create_batch()`), filled and waiting to go out, and its rows' ids."""
+
+    builder: Any
+    ids: list[int]
+
+
+@dataclass
+class _Lane:
+    """The batches of one partition in one chunk, in id order: they go out one after the other."""
+
+    topic: str
+    partition: int
+    batches: list[_Batch]
+
+
+@dataclass
+class _Chunk:
+    """Up to `batch_size` rows read together, already encoded into record batches, one lane per partition.
+
+    Encoding the rows as they are read leaves no Python object per row alive while the chunk waits or is in
+    flight: that garbage-collector work (the objects of the chunk before, of this one, and of the next) cost
+    as much as the JSON decoding of the headers. `error` is set when the partitions of a topic could not be
+    looked up: the chunk then has no batches and its drain ends with that error.
+    """
+
+    lanes: list[_Lane]
+    size: int
+    first_id: int
+    last_id: int
+    error: BaseException | None = None
+
+
+class _Late:
+    """The read-ahead found a row committed late below it: start again from the oldest row."""
+
+
+_LATE = _Late()
+
+
+def _is_last(read: _Chunk | _Late | None, batch_size: int) -> bool:
+    """True when a read found fewer than `batch_size` rows: nothing more to read ahead for now."""
+    return read is None or (isinstance(read, _Chunk) and read.size < batch_size)
 
 
 @dataclass
 class RoundResult:
-    """What one relay round did: rows read, rows acknowledged (and deleted), the first broker error if any."""
+    """What one drain did: rows read, rows acknowledged (and deleted), the first broker error if any, and
+    whether it ended caught up (its last read found fewer than `batch_size` rows)."""
 
     read: int
     published: int
     error: BaseException | None
+    caught_up: bool = False
 
 
 class OutboxRelay:
@@ -155,6 +205,8 @@ class OutboxRelay:
 
     Give either `bootstrap` (the relay makes, starts and stops its own producer) or a started `producer`
     (the caller owns it; it must use `acks="all"`, no idempotence, and the same partitioner as `partitioner`).
+    `on_round`, if given, is called after every drain (its deletes done) with what it did: the relay's own
+    signal of progress, for tests and benchmarks.
     """
 
     def __init__(
@@ -169,6 +221,7 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         request_timeout_ms: int = 5000,
         partitioner: Partitioner | None = None,
+        on_round: Callable[[RoundResult], None] | None = None,
     ) -> None:
         if (bootstrap is None) == (producer is None):
             raise ValueError("give exactly one of bootstrap and producer")
@@ -180,6 +233,7 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.request_timeout_ms = request_timeout_ms
         self.partitioner: Partitioner = partitioner or DefaultPartitioner()
+        self.on_round = on_round
         self.is_leader = False
         self._given_producer = producer
         self._producer: AIOKafkaProducer | None = producer
@@ -188,6 +242,13 @@ class OutboxRelay:
         self._lock = _lock_key(schema)
         self._pending = 0
         self._pending_checked = 0.0
+        columns = "id, topic, key, headers::text AS headers, payload"
+        self._sql_oldest = f"SELECT {columns} FROM {self._table} ORDER BY id LIMIT $1"
+        self._sql_ahead = (
+            f"SELECT {columns}, (SELECT min(id) FROM {self._table}) AS low, "
+            f"(SELECT count(*) FROM {self._table} WHERE id >= $3 AND id <= $2) AS inside "
+            f"FROM {self._table} WHERE id > $2 ORDER BY id LIMIT $1"
+        )
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -227,7 +288,9 @@ class OutboxRelay:
                 await self._refresh_pending(conn, force=True)
                 while not stop.is_set():
                     wake.clear()
-                    result = await self.relay_once(conn, producer)
+                    result = await self.relay_once(conn, producer, stop)
+                    if self.on_round is not None:
+                        self.on_round(result)
                     if result.error is not None:
                         log.warning(
                             "outbox_publish_failed", schema=self.schema, error=repr(result.error),
@@ -236,7 +299,7 @@ class OutboxRelay:
                         await backoff.wait(stop)
                         continue
                     backoff.reset()
-                    if result.read < self.batch_size:
+                    if result.caught_up:
                         await self._sleep(wake, stop, self.poll_interval)
             finally:
                 self.is_leader = False
@@ -293,80 +356,143 @@ class OutboxRelay:
         self._producer = producer
         return producer
 
-    # -- one round ------------------------------------------------------------------------------------------
+    # -- one drain ------------------------------------------------------------------------------------------
 
-    async def relay_once(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> RoundResult:
-        """Publish up to `batch_size` of the oldest rows and delete the acknowledged ones."""
-        rows = await conn.fetch(
-            f"SELECT id, topic, key, headers::text AS headers, payload FROM {self._table} "
-            "ORDER BY id LIMIT $1",
-            self.batch_size,
-        )
+    async def relay_once(
+        self, conn: asyncpg.Connection, producer: AIOKafkaProducer, stop: asyncio.Event | None = None
+    ) -> RoundResult:
+        """Publish the unsent rows chunk after chunk and delete the acknowledged ones, until caught up.
+
+        A pipeline of three steps on one connection: while chunk k is with the broker, the rows of chunk k-1
+        (all acknowledged) are deleted and chunk k+1 is read and encoded; chunk k+1 goes out only once every
+        batch of chunk k was acknowledged. It ends at a chunk shorter than `batch_size` (caught up), at a
+        broker error (the next drain starts again from the oldest row), or when `stop` is set.
+        """
+        read = published = 0
+        chunk = await self._read(conn, producer, None)
+        caught_up = _is_last(chunk, self.batch_size)
+        acked: list[int] = []  # the chunk before, all acknowledged, not yet deleted
+        while isinstance(chunk, _Chunk):
+            read += chunk.size
+            sending = asyncio.ensure_future(self._publish(producer, chunk))
+            try:
+                await self._delete(conn, acked)
+                acked = []
+                ahead: _Chunk | _Late | None = None
+                if not caught_up and not (stop is not None and stop.is_set()):
+                    ahead = await self._read(conn, producer, chunk)
+                    caught_up = _is_last(ahead, self.batch_size)
+            except BaseException:
+                # The rows stay and go out again (at least once); the broker's answers are not awaited.
+                sending.cancel()
+                await asyncio.wait([sending])
+                raise
+            acked, error = await sending
+            published += len(acked)
+            if error is not None:
+                await self._delete(conn, acked)
+                return RoundResult(read, published, error)
+            if isinstance(ahead, _Late):
+                # A transaction committed late below the read-ahead: read the oldest rows again rather
+                # than let a later row of the same key go out before its row.
+                await self._delete(conn, acked)
+                acked = []
+                ahead = await self._read(conn, producer, None)
+                caught_up = _is_last(ahead, self.batch_size)
+            chunk = ahead
+        await self._delete(conn, acked)
+        await self._refresh_pending(conn, force=caught_up)
+        return RoundResult(read, published, None, caught_up)
+
+    async def _read(
+        self, conn: asyncpg.Connection, producer: AIOKafkaProducer, behind: _Chunk | None
+    ) -> _Chunk | _Late | None:
+        """The oldest unsent rows, or (`behind` given) the rows after `behind`, which is still in flight.
+
+        Reading past rows not yet deleted is safe only if no row of a transaction that committed late has
+        appeared below: one row of a key could then go out after a later row of the same key. The read-ahead
+        therefore checks, in the same snapshot, that the oldest row is `behind`'s first and that `behind`'s
+        id range holds no other row; if not, it returns `_LATE` and the drain reads from the oldest row again.
+        """
+        if behind is None:
+            rows = await conn.fetch(self._sql_oldest, self.batch_size)
+        else:
+            rows = await conn.fetch(self._sql_ahead, self.batch_size, behind.last_id, behind.first_id)
+            if rows and (rows[0]["low"] != behind.first_id or rows[0]["inside"] != behind.size):
+                return _LATE
         if not rows:
-            await self._refresh_pending(conn, force=True)
-            return RoundResult(0, 0, None)
-        by_topic: dict[str, list[_Pending]] = {}
+            return None
+        return await self._encode(producer, rows)
+
+    async def _encode(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> _Chunk:
+        """Rows (id, topic, key, headers as text, payload, ...) into record batches, a lane per partition."""
+        chunk = _Chunk([], len(rows), rows[0][0], rows[-1][0])
+        partitions: dict[str, list[int]] = {}  # looked up once a chunk, as the producer's metadata may change
+        lanes: dict[tuple[str, int], _Lane] = {}
+        routes: dict[tuple[str, str], _Lane] = {}  # (topic, key) -> its partition's lane
         for r in rows:
-            headers = [(name, value.encode()) for name, value in json.loads(r["headers"]).items()]
-            by_topic.setdefault(r["topic"], []).append(
-                _Pending(r["id"], r["key"].encode(), bytes(r["payload"]), headers)
-            )
-        acked, error = await self._publish(producer, by_topic)
-        if acked:
-            await conn.execute(f"DELETE FROM {self._table} WHERE id = ANY($1::bigint[])", acked)
-            self._pending = max(0, self._pending - len(acked))
-        await self._refresh_pending(conn, force=len(rows) < self.batch_size)
-        return RoundResult(len(rows), len(acked), error)
+            topic, key = r[1], r[2].encode()
+            lane = routes.get((topic, r[2]))
+            if lane is None:
+                if topic not in partitions:
+                    try:
+                        async with asyncio.timeout(self.request_timeout_ms / 1000 * 2):
+                            partitions[topic] = sorted(await producer.partitions_for(topic))
+                    except Exception as exc:
+                        chunk.lanes, chunk.error = [], exc
+                        return chunk
+                partition = self.partitioner(key, partitions[topic], partitions[topic])
+                lane = lanes.get((topic, partition))
+                if lane is None:
+                    lane = lanes[(topic, partition)] = _Lane(topic, partition, [])
+                    chunk.lanes.append(lane)
+                routes[(topic, r[2])] = lane
+            headers = [(name, value.encode()) for name, value in _parse_headers(r[3])[0].items()]
+            batch = lane.batches[-1] if lane.batches else None
+            if (
+                batch is None
+                or batch.builder.append(timestamp=None, key=key, value=r[4], headers=headers) is None
+            ):
+                batch = _Batch(producer.create_batch(), [])  # the first record of a batch always fits
+                lane.batches.append(batch)
+                batch.builder.append(timestamp=None, key=key, value=r[4], headers=headers)
+            batch.ids.append(r[0])
+        return chunk
+
+    async def _delete(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+        if not ids:
+            return
+        await conn.execute(f"DELETE FROM {self._table} WHERE id = ANY($1::bigint[])", ids)
+        self._pending = max(0, self._pending - len(ids))
+        await self._refresh_pending(conn, force=False)
 
     async def _publish(
-        self, producer: AIOKafkaProducer, by_topic: dict[str, list[_Pending]]
+        self, producer: AIOKafkaProducer, chunk: _Chunk
     ) -> tuple[list[int], BaseException | None]:
-        plan: list[tuple[str, int, list[_Pending]]] = []
-        try:
-            for topic, items in by_topic.items():
-                async with asyncio.timeout(self.request_timeout_ms / 1000 * 2):
-                    partitions = sorted(await producer.partitions_for(topic))
-                cache: dict[bytes, int] = {}
-                lanes: dict[int, list[_Pending]] = {}
-                for item in items:
-                    partition = cache.get(item.key)
-                    if partition is None:
-                        partition = cache[item.key] = self.partitioner(item.key, partitions, partitions)
-                    lanes.setdefault(partition, []).append(item)
-                plan.extend((topic, partition, lane) for partition, lane in lanes.items())
-        except Exception as exc:
-            return [], exc
-        results = await asyncio.gather(*(self._send_lane(producer, t, p, lane) for t, p, lane in plan))
+        """Send every lane of a chunk at once; the ids acknowledged, and the first error if any."""
+        if chunk.error is not None:
+            return [], chunk.error
+        results = await asyncio.gather(*(self._send_lane(producer, lane) for lane in chunk.lanes))
         acked: list[int] = []
         error: BaseException | None = None
-        for (topic, _, _), (ids, lane_error) in zip(plan, results, strict=True):
+        for lane, (ids, lane_error) in zip(chunk.lanes, results, strict=True):
             acked.extend(ids)
             if ids:
-                EVENTS_PUBLISHED.labels(topic=topic).inc(len(ids))
+                EVENTS_PUBLISHED.labels(topic=lane.topic).inc(len(ids))
             error = error or lane_error
         return acked, error
 
     async def _send_lane(
-        self, producer: AIOKafkaProducer, topic: str, partition: int, items: Sequence[_Pending]
+        self, producer: AIOKafkaProducer, lane: _Lane
     ) -> tuple[list[int], BaseException | None]:
-        """Send one partition's rows batch after batch, each only after the previous was acknowledged."""
+        """Send one partition's batches one after the other, each only after the previous was acknowledged."""
         acked: list[int] = []
-        i = 0
         try:
-            while i < len(items):
-                batch = producer.create_batch()
-                ids: list[int] = []
-                while i < len(items):
-                    item = items[i]
-                    meta = batch.append(timestamp=None, key=item.key, value=item.value, headers=item.headers)
-                    if meta is None:
-                        break  # full; the first record of a batch always fits
-                    ids.append(item.id)
-                    i += 1
+            for batch in lane.batches:
                 async with asyncio.timeout(self.request_timeout_ms / 1000 * 2):
-                    delivered = await producer.send_batch(batch, topic, partition=partition)
+                    delivered = await producer.send_batch(batch.builder, lane.topic, partition=lane.partition)
                     await delivered
-                acked.extend(ids)
+                acked.extend(batch.ids)
         except Exception as exc:
             return acked, exc
         return acked, None
