@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cameras.domain.cameras import CreateCamera, validate
+from cameras.network.domain import CreateCamera, validate
 from d07.platform.errors import InvalidArgument
 
 

@@ -25,7 +25,8 @@ from google.protobuf.message import Message
 
 from d07.platform import db
 from d07.platform.auth import TokenVerifier
-from d07.platform.events.consumer import ConsumerRunner, Handler
+from d07.platform.events.consumer import BatchHandler, ConsumerRunner, Handler
+from d07.platform.events.envelope import Decoder
 from d07.platform.events.outbox import OutboxRelay
 from d07.platform.grpc import GrpcServer, build_server
 from d07.platform.http import create_app
@@ -42,12 +43,16 @@ Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """One consumer group of a service: the topics it reads and a handler per event type."""
+    """One consumer group of a service: the topics it reads and a handler per event type, or one batch handler
+    (and, for a format other than CloudEvents protobuf, its decoder)."""
 
     name: str
     topics: Sequence[str]
-    messages: Sequence[type[Message]]
-    handlers: Mapping[str, Handler]
+    messages: Sequence[type[Message]] = ()
+    handlers: Mapping[str, Handler] | None = None
+    batch_handler: BatchHandler | None = None
+    decoder: Decoder | None = None
+    batch_max: int = 500
 
 
 @dataclass
@@ -166,7 +171,10 @@ class Process:
                     consumer_name=c.name,
                     topics=list(c.topics),
                     handlers=c.handlers,
+                    batch_handler=c.batch_handler,
+                    decoder=c.decoder,
                     messages=list(c.messages),
+                    batch_max=c.batch_max,
                 )
             )
         return runners

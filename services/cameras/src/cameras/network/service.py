@@ -8,8 +8,8 @@ from typing import Protocol
 import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from cameras.adapters import cameras_repo
-from cameras.domain.cameras import Camera, CameraStatus, CreateCamera, validate
+from cameras.network import repository as cameras_repo
+from cameras.network.domain import Camera, CameraStatus, CreateCamera, validate
 from d07.cameras.v1 import cameras_pb2 as pb
 from d07.common.v1 import common_pb2
 from d07.platform import audit

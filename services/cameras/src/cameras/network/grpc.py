@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncpg
 import grpc
 
-from cameras.domain.cameras import CreateCamera
-from cameras.service import cameras
-from cameras.service.cameras import STATUS_FROM_PB, Registry, camera_to_pb
+from cameras.network import service as cameras
+from cameras.network.domain import CreateCamera
+from cameras.network.service import STATUS_FROM_PB, Registry, camera_to_pb
 from d07.cameras.v1 import cameras_pb2 as pb
 from d07.cameras.v1 import cameras_pb2_grpc as pb_grpc
 from d07.platform.grpc import current_principal
+from d07.platform.runtime import Deps
 
 
 class CamerasServicer(pb_grpc.CamerasServiceServicer):
@@ -40,5 +41,8 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
         return pb.GetCameraResponse(camera=camera_to_pb(camera))
 
 
-def register(server: grpc.aio.Server, pool: asyncpg.Pool, registry: Registry) -> None:
-    pb_grpc.add_CamerasServiceServicer_to_server(CamerasServicer(pool, registry), server)
+SERVICE_NAME = "d07.cameras.v1.CamerasService"
+
+
+def register(server: grpc.aio.Server, deps: Deps) -> None:
+    pb_grpc.add_CamerasServiceServicer_to_server(CamerasServicer(deps.pool, deps.extra["registry"]), server)

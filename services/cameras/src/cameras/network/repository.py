@@ -6,7 +6,7 @@ import uuid
 
 import asyncpg
 
-from cameras.domain.cameras import Camera, CameraStatus, CreateCamera
+from cameras.network.domain import Camera, CameraStatus, CreateCamera
 from d07.platform.db import Conn
 
 COLUMNS = "id, code, name, unit_id, latitude, longitude, address, status, version, created_at"

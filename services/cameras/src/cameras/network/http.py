@@ -10,10 +10,11 @@ import asyncpg
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from cameras.domain.cameras import Camera, CreateCamera
-from cameras.service import cameras
-from cameras.service.cameras import Registry
+from cameras.network import service as cameras
+from cameras.network.domain import Camera, CreateCamera
+from cameras.network.service import Registry
 from d07.platform.http import Caller
+from d07.platform.runtime import Deps
 
 
 class CameraCreate(BaseModel):
@@ -54,7 +55,9 @@ class CameraRead(BaseModel):
         )
 
 
-def router(pool: asyncpg.Pool, registry: Registry) -> APIRouter:
+def router(deps: Deps) -> APIRouter:
+    pool: asyncpg.Pool = deps.pool
+    registry: Registry = deps.extra["registry"]
     api = APIRouter(prefix="/v1", tags=["cameras"])
 
     @api.post("/cameras", status_code=status.HTTP_201_CREATED, response_model=CameraRead)
