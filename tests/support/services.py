@@ -110,6 +110,7 @@ def platform(
         D07_JWKS_FILE=str(jwks_path),
         D07_REGISTRY_GRPC=endpoints["registry"].target,
         D07_LOG_LEVEL="INFO",
+        D07_CAMERA_OFFLINE_AFTER_SECONDS="3",  # cameras silent 3 s go offline: health tests wait that long
     )
     for ep in endpoints.values():
         _start(ep, env, logdir)
