@@ -1,8 +1,117 @@
-"""Background work of this aggregate: periodic workers and Kafka consumers (none yet)."""
+"""The Kafka door: the external camera feed on d07.cameras.detections.v1 (JSON, one detection per message).
+
+The decoder does every check that needs no database (JSON, fields, id, time, kind, confidence) and the camera
+checks the in-memory directory can answer (see cameras.detections.directory for its staleness rule), so an
+invalid message goes to the dead-letter topic with its own reason (`d07_dlq_reason`) and never makes the
+runner redo a batch one event at a time. What only the database can answer (a code the directory has not
+seen) is settled by the batch handler; a detection refused there is raised as `InvalidEvent` (reason
+`invalid_event`, the detail starting with the detection's own reason) and dead-lettered alone: the first
+detection of an unknown code pays that, later ones are refused by the decoder.
+
+De-duplication: the consumer's inbox turns away repeats of a detection id on the topic; the detections table's
+primary key turns away an id that came through another door first.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from cameras.detections.directory import Directory, Unresolved
+from cameras.detections.domain import CameraRef, Detection, Rejected, check_camera, parse_json
+from cameras.detections.messages import DETECTIONS_TOPIC
+from cameras.detections.metrics import RECEIVED, REJECTED
+from cameras.detections.service import Rules, directory_of, resolve_cameras, rules_of, store
+from d07.platform.events import ConsumedEvent, InvalidEvent, UndecodableEvent
+from d07.platform.events.envelope import header_dict
 from d07.platform.runtime import ConsumerSpec, Deps, Worker
+
+DOOR = "kafka"
+CONSUMER = "detections"
+EVENT_TYPE = "d07.cameras.detection.json"
+SOURCE = "camera-feed"
+# Records per batch (one transaction, one statement per step): large enough to spread the per-batch cost.
+BATCH_MAX = 1000
+
+
+@dataclass
+class DetectionEvent(ConsumedEvent):
+    """A record of the feed with its parsed detection (its camera is settled by the batch handler)."""
+
+    detection: Detection | None = None
+
+
+class _Seen:
+    """Detection ids already counted as refused (bounded): the runner may call the handler twice for the same
+    event (the batch, then one at a time), and a refusal must be counted once."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.ids: OrderedDict[Any, None] = OrderedDict()
+
+    def first(self, key: Any) -> bool:
+        if key in self.ids:
+            return False
+        self.ids[key] = None
+        if len(self.ids) > self.size:
+            self.ids.popitem(last=False)
+        return True
+
+
+def make_decoder(directory: Directory, rules: Rules) -> Any:
+    """record -> DetectionEvent, or UndecodableEvent(reason, detail) for the dead-letter topic."""
+    received = RECEIVED.labels(door=DOOR)
+
+    def decode(record: Any) -> ConsumedEvent:
+        received.inc()
+        try:
+            detection = parse_json(record.value, now=datetime.now(UTC), max_skew=rules.max_skew)
+            found = directory.lookup(detection.camera_code)
+            if not isinstance(found, Unresolved):
+                check_camera(detection.camera_code, found)
+        except Rejected as exc:
+            REJECTED.labels(door=DOOR, reason=exc.reason).inc()
+            raise UndecodableEvent(exc.reason, exc.detail) from None
+        return DetectionEvent(
+            id=detection.detection_id,
+            type=EVENT_TYPE,
+            source=SOURCE,
+            subject=detection.camera_code,
+            time=detection.occurred_at,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            headers=header_dict(record.headers) if record.headers else {},
+            value=record.value,
+            message=None,
+            detection=detection,
+        )
+
+    return decode
+
+
+def make_batch_handler(directory: Directory, rules: Rules) -> Any:
+    counted = _Seen()
+
+    async def handle(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
+        detections = [e.detection for e in events if isinstance(e, DetectionEvent) and e.detection]
+        cameras = await resolve_cameras(conn, detections, directory)
+        items: list[tuple[Detection, CameraRef]] = []
+        for detection, camera in zip(detections, cameras, strict=True):
+            if isinstance(camera, Rejected):
+                if counted.first(detection.detection_id):
+                    REJECTED.labels(door=DOOR, reason=camera.reason).inc()
+                raise InvalidEvent(f"{camera.reason}: {camera.detail}")
+            items.append((detection, camera))
+        await store(conn, items, door=DOOR, directory=directory, rules=rules)
+
+    return handle
 
 
 def workers(deps: Deps) -> list[Worker]:
@@ -10,4 +119,13 @@ def workers(deps: Deps) -> list[Worker]:
 
 
 def consumers(deps: Deps) -> list[ConsumerSpec]:
-    return []
+    directory, rules = directory_of(deps), rules_of(deps.settings)
+    return [
+        ConsumerSpec(
+            name=CONSUMER,
+            topics=[DETECTIONS_TOPIC],
+            batch_handler=make_batch_handler(directory, rules),
+            decoder=make_decoder(directory, rules),
+            batch_max=BATCH_MAX,
+        )
+    ]
