@@ -28,7 +28,9 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
                 ts.FromDatetime(s.last_event_at)
                 item.last_event_at.CopyFrom(ts)
             streams.append(item)
-        return pb.GetProjectionStatusResponse(streams=streams, units=status.units, cameras=status.cameras)
+        return pb.GetProjectionStatusResponse(
+            streams=streams, units=status.units, cameras=status.cameras, violations=status.violations
+        )
 
 
 def register(server: grpc.aio.Server, pool: asyncpg.Pool) -> None:

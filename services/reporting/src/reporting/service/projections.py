@@ -6,14 +6,18 @@ never overwrites a newer one (events of one entity arrive in order, but a replay
 
 from __future__ import annotations
 
-import asyncpg
+from datetime import UTC, datetime
 
-from d07.cameras.v1 import cameras_pb2
+import asyncpg
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from d07.cameras.v1 import cameras_pb2, violation_events_pb2
 from d07.platform.events.envelope import ConsumedEvent
 from d07.registry.v1 import registry_pb2
 
 UNITS_TOPIC = "d07.registry.units.v1"
 CAMERAS_TOPIC = "d07.cameras.cameras.v1"
+VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
 
 UNIT_KINDS = {1: "agency", 2: "enterprise", 3: "school"}
 UNIT_STATUSES = {1: "active", 2: "merged", 3: "dissolved"}
@@ -75,10 +79,51 @@ async def on_camera(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
     await _stream_applied(conn, event)
 
 
+VIOLATION_STATUSES = {1: "new", 2: "acknowledged", 3: "in_progress", 4: "resolved", 5: "dismissed"}
+VIOLATION_PRIORITIES = {1: "critical", 2: "high", 3: "medium", 4: "low"}
+
+
+def _when(ts: Timestamp) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+
+
+async def on_violation(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """The latest state of a violation. A violation's events arrive in order (one key, one partition), and a
+    replay repeats them in the same order: an older event never overwrites a newer one (event time guard)."""
+    msg = event.message
+    assert isinstance(msg, violation_events_pb2.ViolationOpened | violation_events_pb2.ViolationUpdated
+                      | violation_events_pb2.ViolationOverdue)  # fmt: skip
+    v = msg.violation
+    await conn.execute(
+        """INSERT INTO violations (violation_id, camera_id, unit_id, kind, priority, status, opened_at,
+                                   closed_at, overdue, detection_count, event_id, event_time)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (violation_id) DO UPDATE SET unit_id = EXCLUDED.unit_id, status = EXCLUDED.status,
+               priority = EXCLUDED.priority, closed_at = EXCLUDED.closed_at, overdue = EXCLUDED.overdue,
+               detection_count = EXCLUDED.detection_count, event_id = EXCLUDED.event_id,
+               event_time = EXCLUDED.event_time
+           WHERE violations.event_time <= EXCLUDED.event_time""",
+        v.id, v.camera_id, v.unit_id or None, v.kind, VIOLATION_PRIORITIES.get(v.priority, "low"),
+        VIOLATION_STATUSES.get(v.status, "new"), _when(v.opened_at), _when(v.closed_at),
+        _when(v.overdue_at) is not None, v.detection_count, event.id, event.time,
+    )  # fmt: skip
+    await _stream_applied(conn, event)
+
+
 HANDLERS = {
     "d07.registry.v1.UnitCreated": on_unit,
     "d07.registry.v1.UnitUpdated": on_unit,
     "d07.cameras.v1.CameraRegistered": on_camera,
+    "d07.cameras.v1.ViolationOpened": on_violation,
+    "d07.cameras.v1.ViolationUpdated": on_violation,
+    "d07.cameras.v1.ViolationOverdue": on_violation,
 }
-MESSAGES = [registry_pb2.UnitCreated, registry_pb2.UnitUpdated, cameras_pb2.CameraRegistered]
-TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC]
+MESSAGES = [
+    registry_pb2.UnitCreated,
+    registry_pb2.UnitUpdated,
+    cameras_pb2.CameraRegistered,
+    violation_events_pb2.ViolationOpened,
+    violation_events_pb2.ViolationUpdated,
+    violation_events_pb2.ViolationOverdue,
+]
+TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC, VIOLATIONS_TOPIC]

@@ -22,6 +22,7 @@ class ProjectionStatus:
     streams: list[StreamStatus]
     units: int
     cameras: int
+    violations: int
 
 
 async def projection_status(pool: asyncpg.Pool, *, principal: Principal) -> ProjectionStatus:
@@ -32,8 +33,10 @@ async def projection_status(pool: asyncpg.Pool, *, principal: Principal) -> Proj
         )
         units = await conn.fetchval("SELECT count(*) FROM units")
         cameras = await conn.fetchval("SELECT count(*) FROM cameras")
+        violations = await conn.fetchval("SELECT count(*) FROM violations")
     return ProjectionStatus(
         streams=[StreamStatus(r["topic"], r["events_applied"], r["last_event_at"]) for r in rows],
         units=units,
         cameras=cameras,
+        violations=violations,
     )
