@@ -111,6 +111,7 @@ def platform(
         D07_REGISTRY_GRPC=endpoints["registry"].target,
         D07_LOG_LEVEL="INFO",
         D07_CAMERA_OFFLINE_AFTER_SECONDS="3",  # cameras silent 3 s go offline: health tests wait that long
+        D07_CONSUMER_SESSION_TIMEOUT_MS="6000",  # Tansu holds each group join for half of it
     )
     for ep in endpoints.values():
         _start(ep, env, logdir)

@@ -175,6 +175,7 @@ class Process:
                     decoder=c.decoder,
                     messages=list(c.messages),
                     batch_max=c.batch_max,
+                    session_timeout_ms=self.settings.consumer_session_timeout_ms,
                 )
             )
         return runners

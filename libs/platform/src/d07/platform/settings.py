@@ -39,6 +39,9 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap: str = ""
     consumer_group: str = ""
+    # How long the broker waits for a silent consumer before giving its partitions to another member: the time
+    # a killed consumer's partitions stay idle.
+    consumer_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000)
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
