@@ -13,10 +13,30 @@ from d07.platform.db import Conn
 async def list_sets(conn: Conn) -> list[CriteriaSet]:
     sets = await conn.fetch("SELECT * FROM criteria_sets ORDER BY valid_from_year, code, version")
     rows = await conn.fetch("SELECT * FROM criteria ORDER BY set_code, set_version, position")
+    return _assemble(sets, rows)
+
+
+async def get_set(conn: Conn, *, code: str, version: int) -> CriteriaSet | None:
+    """One set with its criteria (sets are few and small: the caller may also cache `list_sets`)."""
+    sets = await conn.fetch("SELECT * FROM criteria_sets WHERE code = $1 AND version = $2", code, version)
+    rows = await conn.fetch(
+        "SELECT * FROM criteria WHERE set_code = $1 AND set_version = $2 ORDER BY position", code, version
+    )
+    found = _assemble(sets, rows)
+    return found[0] if found else None
+
+
+def _assemble(sets: list[asyncpg.Record], rows: list[asyncpg.Record]) -> list[CriteriaSet]:
     by_set: dict[tuple[str, int], list[Criterion]] = {}
     for r in rows:
         by_set.setdefault((r["set_code"], r["set_version"]), []).append(
-            Criterion(code=r["code"], text=r["text"], mandatory=r["mandatory"])
+            Criterion(
+                code=r["code"],
+                text=r["text"],
+                mandatory=r["mandatory"],
+                kind=r["kind"],
+                derivation=r["derivation"],
+            )
         )
     return [
         CriteriaSet(
@@ -42,12 +62,15 @@ async def upsert_unit(
     kind: str,
     district_code: str,
     version: int,
+    status: str = "active",
+    in_scope: bool = True,
 ) -> None:
     await conn.execute(
-        """INSERT INTO units (unit_id, code, name, kind, district_code, version)
-           VALUES ($1, $2, $3, $4, $5, $6)
+        """INSERT INTO units (unit_id, code, name, kind, district_code, version, status, in_scope)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (unit_id) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name,
-               kind = EXCLUDED.kind, district_code = EXCLUDED.district_code, version = EXCLUDED.version
+               kind = EXCLUDED.kind, district_code = EXCLUDED.district_code, version = EXCLUDED.version,
+               status = EXCLUDED.status, in_scope = EXCLUDED.in_scope
            WHERE units.version < EXCLUDED.version""",
         uuid.UUID(unit_id),
         code,
@@ -55,6 +78,8 @@ async def upsert_unit(
         kind,
         district_code,
         version,
+        status,
+        in_scope,
     )
 
 

@@ -16,6 +16,9 @@ class Criterion:
     code: str
     text: str
     mandatory: bool
+    # 'declared', 'evidence' or 'derived'; a derived criterion names the rule that derives it.
+    kind: str = "declared"
+    derivation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class CriteriaSet:
 
     def in_force(self, year: int) -> bool:
         return self.valid_from_year <= year and (self.valid_to_year is None or year <= self.valid_to_year)
+
+    def covers(self, unit_kind: str, year: int) -> bool:
+        """Whether this set judges a unit of `unit_kind` in `year`."""
+        return unit_kind in self.unit_kinds and self.in_force(year)
 
     def passes(self, met: dict[str, bool]) -> bool:
         """Whether a unit meeting `met` (criterion code -> met) passes under this set's rule."""

@@ -6,6 +6,8 @@ import asyncpg
 import grpc
 
 from assessment.domain.criteria import PassRule
+from assessment.rounds.grpc import RoundsMethods
+from assessment.rounds.messages import KIND_TO_PB
 from assessment.service import handlers
 from d07.assessment.v1 import assessment_pb2 as pb
 from d07.assessment.v1 import assessment_pb2_grpc as pb_grpc
@@ -17,7 +19,9 @@ PASS_RULE_TO_PB = {
 }
 
 
-class AssessmentServicer(pb_grpc.AssessmentServiceServicer):
+class AssessmentServicer(RoundsMethods, pb_grpc.AssessmentServiceServicer):
+    """Criteria and known units here; rounds, assessments and corrective actions from `RoundsMethods`."""
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
@@ -36,7 +40,14 @@ class AssessmentServicer(pb_grpc.AssessmentServiceServicer):
                     pass_rule=PASS_RULE_TO_PB[s.pass_rule],
                     unit_kinds=list(s.unit_kinds),
                     criteria=[
-                        pb.Criterion(code=c.code, text=c.text, mandatory=c.mandatory) for c in s.criteria
+                        pb.Criterion(
+                            code=c.code,
+                            text=c.text,
+                            mandatory=c.mandatory,
+                            kind=KIND_TO_PB.get(c.kind, pb.CRITERION_KIND_UNSPECIFIED),
+                            derivation=c.derivation or "",
+                        )
+                        for c in s.criteria
                     ],
                 )
                 for s in sets

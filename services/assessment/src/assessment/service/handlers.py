@@ -16,6 +16,7 @@ from d07.platform.events.envelope import ConsumedEvent
 from d07.registry.v1 import registry_pb2
 
 UNIT_KINDS = {1: "agency", 2: "enterprise", 3: "school"}
+UNIT_STATUSES = {1: "active", 2: "merged", 3: "dissolved"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ async def on_unit(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         kind=UNIT_KINDS.get(u.kind, "unspecified"),
         district_code=u.district_code,
         version=u.version,
+        status=UNIT_STATUSES.get(u.status, "active"),
+        in_scope=u.in_scope,
     )
 
 

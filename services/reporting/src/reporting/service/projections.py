@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from d07.assessment.v1 import assessment_pb2
 from d07.cameras.v1 import cameras_pb2, violation_events_pb2
 from d07.platform.events.envelope import ConsumedEvent
 from d07.registry.v1 import registry_pb2
@@ -18,6 +19,7 @@ from d07.registry.v1 import registry_pb2
 UNITS_TOPIC = "d07.registry.units.v1"
 CAMERAS_TOPIC = "d07.cameras.cameras.v1"
 VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
+ASSESSMENTS_TOPIC = "d07.assessment.assessments.v1"
 
 UNIT_KINDS = {1: "agency", 2: "enterprise", 3: "school"}
 UNIT_STATUSES = {1: "active", 2: "merged", 3: "dissolved"}
@@ -110,6 +112,37 @@ async def on_violation(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
     await _stream_applied(conn, event)
 
 
+ASSESSMENT_RESULTS = {1: "passed", 2: "failed"}
+
+
+async def on_assessment_result(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """The result of an assessment (a unit in a round): the latest revision replaces the earlier one, so a
+    corrected result is counted once; an older revision arriving late (a replay) changes nothing."""
+    msg = event.message
+    assert isinstance(msg, assessment_pb2.AssessmentFinalised | assessment_pb2.AssessmentRevised)
+    a = msg.assessment
+    await conn.execute(
+        """INSERT INTO assessments (assessment_id, round_id, unit_id, year, unit_kind, district_code,
+                                    criteria_set, result, score, unmet_criteria, revision, finalised_at,
+                                    event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           ON CONFLICT (assessment_id) DO UPDATE SET result = EXCLUDED.result, score = EXCLUDED.score,
+               unmet_criteria = EXCLUDED.unmet_criteria, revision = EXCLUDED.revision,
+               finalised_at = EXCLUDED.finalised_at, event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE assessments.revision < EXCLUDED.revision""",
+        a.id, a.round_id, a.unit_id, a.year, a.unit_kind, a.district_code,
+        f"{a.criteria_set_code}/{a.criteria_set_version}", ASSESSMENT_RESULTS.get(a.result, "failed"),
+        round(a.score, 2), list(a.unmet_criteria), a.revision, _when(a.finalised_at), event.id,
+    )  # fmt: skip
+    await _stream_applied(conn, event)
+
+
+async def on_assessment_step(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """Opened and submitted assessments have no result yet: reporting counts the event and keeps nothing
+    (handled, not dead-lettered as an unknown type)."""
+    await _stream_applied(conn, event)
+
+
 HANDLERS = {
     "d07.registry.v1.UnitCreated": on_unit,
     "d07.registry.v1.UnitUpdated": on_unit,
@@ -117,6 +150,10 @@ HANDLERS = {
     "d07.cameras.v1.ViolationOpened": on_violation,
     "d07.cameras.v1.ViolationUpdated": on_violation,
     "d07.cameras.v1.ViolationOverdue": on_violation,
+    "d07.assessment.v1.AssessmentRoundOpened": on_assessment_step,
+    "d07.assessment.v1.AssessmentSubmitted": on_assessment_step,
+    "d07.assessment.v1.AssessmentFinalised": on_assessment_result,
+    "d07.assessment.v1.AssessmentRevised": on_assessment_result,
 }
 MESSAGES = [
     registry_pb2.UnitCreated,
@@ -125,5 +162,9 @@ MESSAGES = [
     violation_events_pb2.ViolationOpened,
     violation_events_pb2.ViolationUpdated,
     violation_events_pb2.ViolationOverdue,
+    assessment_pb2.AssessmentRoundOpened,
+    assessment_pb2.AssessmentSubmitted,
+    assessment_pb2.AssessmentFinalised,
+    assessment_pb2.AssessmentRevised,
 ]
-TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC, VIOLATIONS_TOPIC]
+TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC, VIOLATIONS_TOPIC, ASSESSMENTS_TOPIC]
