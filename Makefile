@@ -48,7 +48,11 @@ lint: setup ## ruff + mypy (strict for libs/platform) + buf lint
 .tools/bin/helm:
 	bash tools/get-helm.sh
 
-tools: .tools/bin/promtool .tools/bin/helm
+# The certificates' font (DejaVu, with every Vietnamese diacritic): Debian's fonts-dejavu-core.
+/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core
+
+tools: .tools/bin/promtool .tools/bin/helm /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -520,3 +520,38 @@ async def test_readyz_names_pending_migrations(keys: Keys, database_url: str, tm
             assert (await http.get("/readyz")).status_code == 200
     finally:
         await pool.close()
+
+
+# --- public routers -----------------------------------------------------------------------------------
+
+
+async def test_a_public_router_needs_no_token_while_the_others_still_do(keys: Keys) -> None:
+    public = APIRouter(prefix="/v1/public")
+
+    @public.get("/codes/{code}")
+    async def check_code(code: str) -> dict[str, object]:
+        return {"code": code, "caller": context.principal.get()}
+
+    async def fine() -> None:
+        return None
+
+    app = create_app(
+        title="test",
+        service="test",
+        verifier=keys.verifier,
+        readiness=Readiness({"always": fine}),
+        routers=[api_router()],
+        public_routers=[public],
+    )
+    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://d07.test") as c:
+        r = await c.get("/v1/public/codes/ABCD")
+        assert r.status_code == 200
+        assert r.json() == {"code": "ABCD", "caller": None}
+        assert_problem(await c.get("/v1/things/x"), 401, "missing_token")
+        doc = (await c.get("/openapi.json")).json()
+        assert "security" not in doc["paths"]["/v1/public/codes/{code}"]["get"]
+        assert {"BearerAuth": []} in doc["paths"]["/v1/things/{thing_id}"]["get"]["security"]
+        exposition = (await c.get("/metrics")).text
+    route = "/v1/public/codes/{code}"
+    assert value(exposition, "http_requests_total", method="GET", route=route, status="200") >= 1

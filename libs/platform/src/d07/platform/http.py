@@ -4,7 +4,7 @@ What every service gets from here, so that no service writes it again:
 - `/healthz` (the process lives), `/readyz` (the shared `Readiness`: database, migrations, broker),
   `/metrics` (prometheus-client, default registry), `/docs` and `/openapi.json`; these need no token;
 - a bearer token on every route of the service's routers (`authenticated`, the `Caller` parameter type),
-  shown in the OpenAPI document as the `BearerAuth` scheme;
+  shown in the OpenAPI document as the `BearerAuth` scheme; `public_routers` (opt-in, rare) need none;
 - RFC 9457 problem details (`application/problem+json`) for every error: domain errors, HTTP errors,
   request validation errors and unexpected exceptions (500 without the exception's text);
 - a pure ASGI middleware for request ids, context variables, the request log line and the HTTP metrics
@@ -376,10 +376,16 @@ def create_app(
     verifier: TokenVerifier,
     readiness: Readiness,
     routers: Sequence[APIRouter],
+    public_routers: Sequence[APIRouter] = (),
     version: str = "0.1.0",
     lifespan: Lifespan[FastAPI] | None = None,
 ) -> FastAPI:
-    """The service's FastAPI app: its routers behind bearer auth, plus the operational endpoints."""
+    """The service's FastAPI app: its routers behind bearer auth, plus the operational endpoints.
+
+    `public_routers` are served without a token: only for what is public by nature (for example the
+    verification of a printed certificate's code). Their routes must reveal nothing but public facts and
+    should limit their own rate.
+    """
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.service = service
     app.state.verifier = verifier
@@ -419,6 +425,8 @@ def create_app(
 
     for router in routers:
         app.include_router(router, dependencies=[Depends(authenticated)], responses=_AUTH_RESPONSES)
+    for router in public_routers:
+        app.include_router(router)
     static_paths = frozenset(
         r.path
         for r in app.routes

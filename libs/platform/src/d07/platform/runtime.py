@@ -79,6 +79,8 @@ class ServiceSpec:
     setup: Callable[[Deps], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None
     # Extra periodic workers of the service (for example overdue checks), run beside the relay.
     workers: Callable[[Deps], Sequence[Worker]] = lambda deps: ()
+    # Routers served WITHOUT a bearer token (public facts only, e.g. verifying a certificate's code).
+    public_routers: Callable[[Deps], Sequence[APIRouter]] = lambda deps: ()
 
 
 def migrations(spec: ServiceSpec) -> list[db.Migration]:
@@ -229,7 +231,12 @@ class Process:
             if role == "serve":
                 inproc = self.settings.inprocess_workers
                 runners = self._start_workers(deps, relay=inproc, consume=inproc)
-                await self._serve(deps, routers=self.spec.routers(deps), with_grpc=True)
+                await self._serve(
+                    deps,
+                    routers=self.spec.routers(deps),
+                    public_routers=self.spec.public_routers(deps),
+                    with_grpc=True,
+                )
             elif role in ("relay", "consume"):
                 # A worker process serves only /healthz, /readyz and /metrics: it can be probed and scraped.
                 runners = self._start_workers(deps, relay=role == "relay", consume=role == "consume")
@@ -258,7 +265,14 @@ class Process:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _serve(self, deps: Deps, *, routers: Sequence[APIRouter], with_grpc: bool) -> None:
+    async def _serve(
+        self,
+        deps: Deps,
+        *,
+        routers: Sequence[APIRouter],
+        with_grpc: bool,
+        public_routers: Sequence[APIRouter] = (),
+    ) -> None:
         s = self.settings
         if with_grpc:
             self.grpc = build_server(
@@ -276,6 +290,7 @@ class Process:
             verifier=deps.verifier,
             readiness=self.readiness,
             routers=routers,
+            public_routers=public_routers,
         )
         config = uvicorn.Config(
             app,

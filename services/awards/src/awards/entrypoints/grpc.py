@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncpg
 import grpc
 
+from awards.nominations.grpc import NominationsRpc
 from awards.service.forms import list_forms
 from d07.awards.v1 import awards_pb2 as pb
 from d07.awards.v1 import awards_pb2_grpc as pb_grpc
 from d07.platform.grpc import current_principal
 
 
-class AwardsServicer(pb_grpc.AwardsServiceServicer):
+class AwardsServicer(NominationsRpc, pb_grpc.AwardsServiceServicer):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 

@@ -12,6 +12,7 @@ import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from d07.assessment.v1 import assessment_pb2
+from d07.awards.v1 import awards_pb2
 from d07.cameras.v1 import cameras_pb2, violation_events_pb2
 from d07.platform.events.envelope import ConsumedEvent
 from d07.registry.v1 import registry_pb2
@@ -20,6 +21,7 @@ UNITS_TOPIC = "d07.registry.units.v1"
 CAMERAS_TOPIC = "d07.cameras.cameras.v1"
 VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
 ASSESSMENTS_TOPIC = "d07.assessment.assessments.v1"
+AWARDS_TOPIC = "d07.awards.awards.v1"
 
 UNIT_KINDS = {1: "agency", 2: "enterprise", 3: "school"}
 UNIT_STATUSES = {1: "active", 2: "merged", 3: "dissolved"}
@@ -143,6 +145,36 @@ async def on_assessment_step(conn: asyncpg.Connection, event: ConsumedEvent) -> 
     await _stream_applied(conn, event)
 
 
+async def on_award(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """A decided award counts; its revocation (same key, so never before it) marks it and it stops counting.
+    A replayed decision after the revocation leaves the revocation in place."""
+    msg = event.message
+    assert isinstance(msg, awards_pb2.AwardDecided | awards_pb2.AwardRevoked)
+    a = msg.award
+    revoked = isinstance(msg, awards_pb2.AwardRevoked)
+    d = a.decided_on
+    conflict = (
+        "UPDATE SET status = 'revoked', event_id = EXCLUDED.event_id, updated_at = now()"
+        if revoked
+        else "NOTHING"
+    )
+    await conn.execute(
+        """INSERT INTO awards (award_id, round_id, form_code, recipient_kind, unit_id, decision_number,
+                               decided_on, status, event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, make_date($7, $8, $9), $10, $11)
+           ON CONFLICT (award_id) DO """
+        + conflict,
+        a.id, a.round_id, a.form_code, a.recipient_kind, a.unit_id, a.decision_number, d.year, d.month, d.day,
+        "revoked" if revoked else "decided", event.id,
+    )  # fmt: skip
+    await _stream_applied(conn, event)
+
+
+async def on_awards_step(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """A submitted nomination is no award yet: counted as applied, nothing kept."""
+    await _stream_applied(conn, event)
+
+
 HANDLERS = {
     "d07.registry.v1.UnitCreated": on_unit,
     "d07.registry.v1.UnitUpdated": on_unit,
@@ -154,6 +186,9 @@ HANDLERS = {
     "d07.assessment.v1.AssessmentSubmitted": on_assessment_step,
     "d07.assessment.v1.AssessmentFinalised": on_assessment_result,
     "d07.assessment.v1.AssessmentRevised": on_assessment_result,
+    "d07.awards.v1.NominationSubmitted": on_awards_step,
+    "d07.awards.v1.AwardDecided": on_award,
+    "d07.awards.v1.AwardRevoked": on_award,
 }
 MESSAGES = [
     registry_pb2.UnitCreated,
@@ -166,5 +201,8 @@ MESSAGES = [
     assessment_pb2.AssessmentSubmitted,
     assessment_pb2.AssessmentFinalised,
     assessment_pb2.AssessmentRevised,
+    awards_pb2.NominationSubmitted,
+    awards_pb2.AwardDecided,
+    awards_pb2.AwardRevoked,
 ]
-TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC, VIOLATIONS_TOPIC, ASSESSMENTS_TOPIC]
+TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC, VIOLATIONS_TOPIC, ASSESSMENTS_TOPIC, AWARDS_TOPIC]

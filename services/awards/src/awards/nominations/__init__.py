@@ -1,0 +1,1 @@
+"""Award rounds, nominations, eligibility, council votes and decisions."""
