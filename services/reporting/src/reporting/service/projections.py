@@ -6,7 +6,7 @@ never overwrites a newer one (events of one entity arrive in order, but a replay
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,14 +14,18 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from d07.assessment.v1 import assessment_pb2
 from d07.awards.v1 import awards_pb2
 from d07.cameras.v1 import cameras_pb2, violation_events_pb2
+from d07.common.v1 import common_pb2
 from d07.platform.events.envelope import ConsumedEvent
-from d07.registry.v1 import registry_pb2
+from d07.registry.v1 import models_pb2, registry_pb2, training_pb2
 
 UNITS_TOPIC = "d07.registry.units.v1"
 CAMERAS_TOPIC = "d07.cameras.cameras.v1"
 VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
 ASSESSMENTS_TOPIC = "d07.assessment.assessments.v1"
 AWARDS_TOPIC = "d07.awards.awards.v1"
+MODELS_TOPIC = "d07.registry.models.v1"
+TRAINING_TOPIC = "d07.registry.training.v1"
+PLANS_TOPIC = "d07.cameras.plans.v1"
 
 UNIT_KINDS = {1: "agency", 2: "enterprise", 3: "school"}
 UNIT_STATUSES = {1: "active", 2: "merged", 3: "dissolved"}
@@ -63,23 +67,51 @@ async def on_unit(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
 
 
 async def on_camera(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """The latest state of a camera (registration, then any change of details or status): its district and
+    dates are what the review report counts; an older version never overwrites a newer one."""
     msg = event.message
-    assert isinstance(msg, cameras_pb2.CameraRegistered)
+    assert isinstance(msg, cameras_pb2.CameraRegistered | cameras_pb2.CameraUpdated)
     c = msg.camera
     await conn.execute(
-        """INSERT INTO cameras (camera_id, code, unit_id, status, version, event_id)
-           VALUES ($1, $2, $3, $4, $5, $6)
+        """INSERT INTO cameras (camera_id, code, unit_id, status, version, event_id, name, district_code,
+                                planned_on, installed_on, decommissioned_on)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (camera_id) DO UPDATE SET code = EXCLUDED.code, unit_id = EXCLUDED.unit_id,
                status = EXCLUDED.status, version = EXCLUDED.version, event_id = EXCLUDED.event_id,
+               name = EXCLUDED.name, district_code = EXCLUDED.district_code, planned_on = EXCLUDED.planned_on,
+               installed_on = EXCLUDED.installed_on, decommissioned_on = EXCLUDED.decommissioned_on,
                updated_at = now()
            WHERE cameras.version < EXCLUDED.version""",
-        c.id,
-        c.code,
-        c.unit_id or None,
-        CAMERA_STATUSES.get(c.status, "planned"),
-        c.version,
-        event.id,
-    )
+        c.id, c.code, c.unit_id or None, CAMERA_STATUSES.get(c.status, "planned"), c.version, event.id,
+        c.name, c.district_code, _day(c.planned_on), _day(c.installed_on), _day(c.decommissioned_on),
+    )  # fmt: skip
+    await _stream_applied(conn, event)
+
+
+async def on_camera_health(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """Online and offline changes are not in the review report yet: counted as applied, nothing kept
+    (handled, not dead-lettered as an unknown type)."""
+    await _stream_applied(conn, event)
+
+
+async def on_plan(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """An installation plan created or changed: its target (3.200 for the province) and the districts'."""
+    msg = event.message
+    assert isinstance(msg, cameras_pb2.InstallationPlanSet)
+    p = msg.plan
+    targets = {t.district_code: t.target for t in p.district_targets}  # jsonb: the pool's codec encodes it
+    await conn.execute(
+        """INSERT INTO installation_plans (plan_id, name, target, starts_on, deadline, district_targets,
+                                           created_at, version, event_id)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)
+           ON CONFLICT (plan_id) DO UPDATE SET name = EXCLUDED.name, target = EXCLUDED.target,
+               starts_on = EXCLUDED.starts_on, deadline = EXCLUDED.deadline,
+               district_targets = EXCLUDED.district_targets, version = EXCLUDED.version,
+               event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE installation_plans.version < EXCLUDED.version""",
+        p.id, p.name, p.target, _day(p.starts_on), _day(p.deadline), targets,
+        _when(p.created_at), p.version, event.id,
+    )  # fmt: skip
     await _stream_applied(conn, event)
 
 
@@ -89,6 +121,10 @@ VIOLATION_PRIORITIES = {1: "critical", 2: "high", 3: "medium", 4: "low"}
 
 def _when(ts: Timestamp) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+
+
+def _day(d: common_pb2.Date) -> date | None:
+    return date(d.year, d.month, d.day) if d.year else None
 
 
 async def on_violation(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
@@ -175,10 +211,108 @@ async def on_awards_step(conn: asyncpg.Connection, event: ConsumedEvent) -> None
     await _stream_applied(conn, event)
 
 
+MODEL_HOSTS = {"unit": "unit", "community": "community"}
+MODEL_FORMATIONS = {1: "built", 2: "consolidated"}
+MODEL_STATUSES = {1: "built", 2: "consolidated", 3: "effective", 4: "inactive"}
+
+
+async def on_model(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """The latest state of a movement model (version guard), and, for a later consolidation in its
+    history, a row dated by it: the registry's counting rule needs both (formed in the period, or
+    consolidated in it)."""
+    msg = event.message
+    assert isinstance(msg, models_pb2.ModelCreated | models_pb2.ModelUpdated | models_pb2.ModelStatusChanged)
+    m = msg.model
+    host = m.WhichOneof("host") or "community"
+    await conn.execute(
+        """INSERT INTO models (model_id, name, kind, host_type, unit_id, commune_code, district_code,
+                               formation, formed_on, status, version, event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (model_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,
+               host_type = EXCLUDED.host_type, unit_id = EXCLUDED.unit_id,
+               commune_code = EXCLUDED.commune_code,
+               district_code = EXCLUDED.district_code, formation = EXCLUDED.formation,
+               formed_on = EXCLUDED.formed_on, status = EXCLUDED.status, version = EXCLUDED.version,
+               event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE models.version < EXCLUDED.version""",
+        m.id, m.name, m.kind, MODEL_HOSTS[host], (m.unit.unit_id or None) if host == "unit" else None,
+        (m.community.commune_code or None) if host == "community" else None, m.district_code,
+        MODEL_FORMATIONS.get(m.formation, "built"), _day(m.formed_on), MODEL_STATUSES.get(m.status, "built"),
+        m.version, event.id,
+    )  # fmt: skip
+    if isinstance(msg, models_pb2.ModelStatusChanged):
+        ch = msg.change
+        consolidated = ch.to_status == models_pb2.MODEL_STATUS_CONSOLIDATED
+        if consolidated and ch.from_status != models_pb2.MODEL_STATUS_UNSPECIFIED and ch.changed_on.year:
+            await conn.execute(
+                """INSERT INTO model_consolidations (model_id, recorded_at, changed_on, event_id)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (model_id, recorded_at) DO NOTHING""",
+                m.id, _when(ch.recorded_at) or event.time, _day(ch.changed_on), event.id,
+            )  # fmt: skip
+    await _stream_applied(conn, event)
+
+
+CLASS_STATUSES = {1: "scheduled", 2: "held", 3: "cancelled"}
+ATTENDANCE_OUTCOMES = {1: "pending", 2: "completed", 3: "not_completed"}
+
+
+async def on_class(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """The latest state of a training class (version guard)."""
+    msg = event.message
+    assert isinstance(
+        msg, training_pb2.ClassScheduled | training_pb2.ClassUpdated | training_pb2.ClassCancelled
+    )
+    c = msg.training_class
+    await conn.execute(
+        """INSERT INTO training_classes (class_id, title, district_code, starts_on, ends_on, status, version,
+                                         event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (class_id) DO UPDATE SET title = EXCLUDED.title,
+               district_code = EXCLUDED.district_code,
+               starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, status = EXCLUDED.status,
+               version = EXCLUDED.version, event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE training_classes.version < EXCLUDED.version""",
+        c.id, c.title, c.district_code, _day(c.starts_on), _day(c.ends_on),
+        CLASS_STATUSES.get(c.status, "scheduled"), c.version, event.id,
+    )  # fmt: skip
+    await _stream_applied(conn, event)
+
+
+async def on_attendance(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """One guard in one class, its latest outcome (version guard)."""
+    msg = event.message
+    assert isinstance(msg, training_pb2.AttendanceEnrolled | training_pb2.AttendanceCompletionRecorded)
+    a = msg.attendance
+    await conn.execute(
+        """INSERT INTO attendances (attendance_id, class_id, guard_id, unit_id, guard_full_name, outcome,
+                                    version, event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (attendance_id) DO UPDATE SET unit_id = EXCLUDED.unit_id,
+               guard_full_name = EXCLUDED.guard_full_name, outcome = EXCLUDED.outcome,
+               version = EXCLUDED.version, event_id = EXCLUDED.event_id, updated_at = now()
+           WHERE attendances.version < EXCLUDED.version""",
+        a.id, a.class_id, a.guard_id, a.unit_id or None, a.guard_full_name,
+        ATTENDANCE_OUTCOMES.get(a.outcome, "pending"), a.version, event.id,
+    )  # fmt: skip
+    await _stream_applied(conn, event)
+
+
 HANDLERS = {
     "d07.registry.v1.UnitCreated": on_unit,
     "d07.registry.v1.UnitUpdated": on_unit,
     "d07.cameras.v1.CameraRegistered": on_camera,
+    "d07.cameras.v1.CameraUpdated": on_camera,
+    "d07.cameras.v1.CameraWentOffline": on_camera_health,
+    "d07.cameras.v1.CameraCameOnline": on_camera_health,
+    "d07.cameras.v1.InstallationPlanSet": on_plan,
+    "d07.registry.v1.ModelCreated": on_model,
+    "d07.registry.v1.ModelUpdated": on_model,
+    "d07.registry.v1.ModelStatusChanged": on_model,
+    "d07.registry.v1.ClassScheduled": on_class,
+    "d07.registry.v1.ClassUpdated": on_class,
+    "d07.registry.v1.ClassCancelled": on_class,
+    "d07.registry.v1.AttendanceEnrolled": on_attendance,
+    "d07.registry.v1.AttendanceCompletionRecorded": on_attendance,
     "d07.cameras.v1.ViolationOpened": on_violation,
     "d07.cameras.v1.ViolationUpdated": on_violation,
     "d07.cameras.v1.ViolationOverdue": on_violation,
@@ -194,6 +328,18 @@ MESSAGES = [
     registry_pb2.UnitCreated,
     registry_pb2.UnitUpdated,
     cameras_pb2.CameraRegistered,
+    cameras_pb2.CameraUpdated,
+    cameras_pb2.CameraWentOffline,
+    cameras_pb2.CameraCameOnline,
+    cameras_pb2.InstallationPlanSet,
+    models_pb2.ModelCreated,
+    models_pb2.ModelUpdated,
+    models_pb2.ModelStatusChanged,
+    training_pb2.ClassScheduled,
+    training_pb2.ClassUpdated,
+    training_pb2.ClassCancelled,
+    training_pb2.AttendanceEnrolled,
+    training_pb2.AttendanceCompletionRecorded,
     violation_events_pb2.ViolationOpened,
     violation_events_pb2.ViolationUpdated,
     violation_events_pb2.ViolationOverdue,
@@ -205,4 +351,13 @@ MESSAGES = [
     awards_pb2.AwardDecided,
     awards_pb2.AwardRevoked,
 ]
-TOPICS = [UNITS_TOPIC, CAMERAS_TOPIC, VIOLATIONS_TOPIC, ASSESSMENTS_TOPIC, AWARDS_TOPIC]
+TOPICS = [
+    UNITS_TOPIC,
+    CAMERAS_TOPIC,
+    VIOLATIONS_TOPIC,
+    ASSESSMENTS_TOPIC,
+    AWARDS_TOPIC,
+    MODELS_TOPIC,
+    TRAINING_TOPIC,
+    PLANS_TOPIC,
+]
