@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find proto -name '*.proto' | sort)
 CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 
-.PHONY: help setup tools proto lint test run bench token clean k8s-check
+.PHONY: help setup tools proto lint test run bench token clean k8s-check images
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,16 @@ token: setup ## print a development token: make token ROLE=police [UNIT=<unit uu
 
 bench: setup ## benchmarks, each printed beside the raw ceiling of its building blocks
 	$(PY) -m bench
+
+# One image per service (d07/<service>) from one recipe; needs a Docker engine (not on every machine).
+IMAGE_PREFIX ?= d07
+IMAGE_TAG ?= 0.1.0
+IMAGES := registry:8001:50051 assessment:8002:50052 cameras:8003:50053 awards:8004:50054 reporting:8005:50055
+
+images: ## build the five service images (docker): make images IMAGE_PREFIX=registry.example.org/d07 IMAGE_TAG=1.0.0
+	@for spec in $(IMAGES); do IFS=: read -r s http grpc <<< "$$spec"; \
+	  docker build -f deploy/docker/Dockerfile --build-arg SERVICE=$$s --build-arg HTTP_PORT=$$http \
+	    --build-arg GRPC_PORT=$$grpc -t $(IMAGE_PREFIX)/$$s:$(IMAGE_TAG) . || exit 1; done
 
 k8s-check: setup tools ## render and validate every Helm and kustomize combination
 	bash tools/k8s-check.sh
