@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.json_format import MessageToDict
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from cameras.detections.domain import MISSING_FIELD, Detection, Rejected, validate
+from cameras.violations.messages import PRIORITY_TO_PB, timestamp, violation_to_pb
+from cameras.violations.repository import violation_of
 from d07.cameras.v1 import detections_pb2 as detections_pb
 from d07.cameras.v1 import violation_events_pb2 as events_pb
 
@@ -19,28 +20,6 @@ if TYPE_CHECKING:
 SOURCE = "/d07/cameras"
 DETECTIONS_TOPIC = "d07.cameras.detections.v1"
 VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
-
-PRIORITY_TO_PB = {
-    "critical": events_pb.VIOLATION_PRIORITY_CRITICAL,
-    "high": events_pb.VIOLATION_PRIORITY_HIGH,
-    "medium": events_pb.VIOLATION_PRIORITY_MEDIUM,
-    "low": events_pb.VIOLATION_PRIORITY_LOW,
-}
-STATUS_TO_PB = {
-    "new": events_pb.VIOLATION_STATUS_NEW,
-    "acknowledged": events_pb.VIOLATION_STATUS_ACKNOWLEDGED,
-    "in_progress": events_pb.VIOLATION_STATUS_IN_PROGRESS,
-    "resolved": events_pb.VIOLATION_STATUS_RESOLVED,
-    "dismissed": events_pb.VIOLATION_STATUS_DISMISSED,
-}
-
-
-def timestamp(at: datetime | None) -> Timestamp | None:
-    if at is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(at)
-    return ts
 
 
 def violation_from_opening(o: Opening) -> events_pb.Violation:
@@ -64,30 +43,8 @@ def violation_from_opening(o: Opening) -> events_pb.Violation:
 
 
 def violation_from_row(row: Mapping[str, Any], camera_code: str) -> events_pb.Violation:
-    """A `violations` row (all columns) as the event message."""
-    return events_pb.Violation(
-        id=str(row["id"]),
-        camera_id=str(row["camera_id"]),
-        camera_code=camera_code,
-        unit_id=str(row["unit_id"] or ""),
-        kind=row["kind"],
-        priority=PRIORITY_TO_PB.get(row["priority"], events_pb.VIOLATION_PRIORITY_UNSPECIFIED),
-        status=STATUS_TO_PB.get(row["status"], events_pb.VIOLATION_STATUS_UNSPECIFIED),
-        opened_at=timestamp(row["opened_at"]),
-        first_seen_at=timestamp(row["first_seen_at"]),
-        last_seen_at=timestamp(row["last_seen_at"]),
-        detection_count=row["detection_count"],
-        max_confidence=row["max_confidence"],
-        react_by=timestamp(row["react_by"]),
-        overdue_at=timestamp(row["overdue_at"]),
-        acknowledged_at=timestamp(row["acknowledged_at"]),
-        acknowledged_by=row["acknowledged_by"] or "",
-        assignee=row["assignee"] or "",
-        team=row["team"] or "",
-        closed_at=timestamp(row["closed_at"]),
-        outcome=row["outcome"] or "",
-        version=row["version"],
-    )
+    """A `violations` row (all columns) as the event message: the same conversion the handling side uses."""
+    return violation_to_pb(violation_of({**dict(row), "camera_code": camera_code}))
 
 
 def detection_from_pb(d: detections_pb.Detection, *, now: datetime, max_skew: timedelta) -> Detection:
