@@ -112,14 +112,20 @@ def h(
     return {"Authorization": f"Bearer {platform.token(role, subject=subject, **kw)}"}
 
 
-async def open_round(platform: Platform, quotas: list[tuple[str, str, int]]) -> str:
+async def open_round(
+    platform: Platform, quotas: list[tuple[str, str, int]], *, historical: bool = False
+) -> str:
     today = datetime.now(UTC).date()
+    window = ("2019-07-01", "2019-08-20") if historical else (
+        (today - timedelta(days=2)).isoformat(), (today + timedelta(days=30)).isoformat()
+    )  # fmt: skip
     body = {
         "title": "Khen thưởng sơ kết 5 năm thực hiện Chỉ thị 07 (2014-2019)",
         "period_start": PERIOD[0],
         "period_end": PERIOD[1],
-        "nominations_open": (today - timedelta(days=2)).isoformat(),
-        "nominations_close": (today + timedelta(days=30)).isoformat(),
+        "nominations_open": window[0],
+        "nominations_close": window[1],
+        "historical": historical,
         "min_passed_years": 3,
         "council_members": COUNCIL,
         "quotas": [{"form_code": f, "recipient_kind": k, "quota": q} for f, k, q in quotas],
@@ -301,6 +307,60 @@ async def test_quota_of_8_refuses_the_9th_decision_and_reporting_counts(
         await until(counted)
     finally:
         await reporting.aclose()
+
+
+async def test_a_closed_window_refuses_nominations_unless_the_round_is_entered_from_records(
+    platform: Platform, producer: AIOKafkaProducer
+) -> None:
+    """The 2014-2019 review's decisions were taken on paper in 2019: a round entered from those records takes
+    nominations although its window is long closed; an ordinary round with that window refuses them. No
+    decision of either may be dated after today."""
+    unit = await passing_unit(producer)
+    current = await open_round(platform, [("merit", "collective", 8)])
+    await known_results(platform, current, unit, 3)
+    past = await open_round(platform, [("merit", "collective", 8)], historical=True)
+    async with client(platform) as c:
+        body = (await c.get(f"/v1/award-rounds/{past}", headers=h(platform, "admin"))).json()
+    assert body["historical"] is True
+    assert body["nominations_close"] == "2019-08-20"
+
+    closed = dict(await _round_body(platform, past), historical=False)
+    async with client(platform) as c:
+        r = await c.post("/v1/award-rounds", json=closed, headers=h(platform, "admin", ADMIN_SUBJECT))
+    ordinary = r.json()["id"]
+    refused = await nominate(platform, ordinary, unit)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "window_closed"
+
+    created = await nominate(platform, past, unit)
+    assert created.status_code == 201, created.text
+    assert (await submit(platform, created.json()["id"], unit)).status_code == 200
+    await _to_council(platform, created.json()["id"])
+    await _approve(platform, created.json()["id"], COUNCIL[:2])
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+    async with client(platform) as c:
+        future = await c.post(
+            f"/v1/nominations/{created.json()['id']}/decision",
+            json={"decision_number": "7/QĐ-UBND", "decided_on": tomorrow, "signer": "Nguyễn Văn A"},
+            headers=h(platform, "chairman_office"),
+        )
+        decided = await c.post(
+            f"/v1/nominations/{created.json()['id']}/decision",
+            json={"decision_number": "7/QĐ-UBND", "decided_on": "2019-08-29", "signer": "Nguyễn Văn A"},
+            headers=h(platform, "chairman_office"),
+        )
+    assert future.status_code == 400
+    assert future.json()["code"] == "decision_in_future"
+    assert decided.status_code == 201, decided.text
+    assert decided.json()["decided_on"] == "2019-08-29"
+
+
+async def _round_body(platform: Platform, round_id: str) -> dict[str, Any]:
+    async with client(platform) as c:
+        r = (await c.get(f"/v1/award-rounds/{round_id}", headers=h(platform, "admin"))).json()
+    keep = ("title", "period_start", "period_end", "nominations_open", "nominations_close",
+            "min_passed_years", "council_members", "quotas")  # fmt: skip
+    return {k: r[k] for k in keep}
 
 
 async def test_council_member_does_not_vote_on_own_nomination(

@@ -39,6 +39,12 @@ class Round:
     require_training: bool
     council_members: tuple[str, ...]
     quotas: tuple[Quota, ...]
+    # Entered from the paper records of a review held before the platform was in use: nominations are taken
+    # outside the window (which is the historical one), decisions must be dated on or before today.
+    historical: bool = False
+
+    def takes_nominations_on(self, day: date) -> bool:
+        return self.historical or self.nominations_open <= day <= self.nominations_close
 
     def years(self) -> range:
         return range(self.period_start.year, self.period_end.year + 1)

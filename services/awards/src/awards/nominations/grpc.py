@@ -32,6 +32,7 @@ class NominationsRpc:
             council_members=list(request.council_members),
             quotas=m.quotas_of(request.quotas),
             principal=current_principal(),
+            historical=request.historical,
         )
         return pb.OpenRoundResponse(round=m.round_pb(r))
 

@@ -32,6 +32,8 @@ class RoundBody(BaseModel):
     require_training: bool = False
     council_members: list[str]
     quotas: list[QuotaBody] = Field(default_factory=list)
+    # Entered from the paper records of a review held before the platform was in use.
+    historical: bool = False
 
 
 class NomineeBody(BaseModel):
@@ -95,6 +97,7 @@ def router(pool: asyncpg.Pool) -> APIRouter:
             council_members=body.council_members,
             quotas=tuple(Quota(q.form_code, q.recipient_kind, q.quota) for q in body.quotas),
             principal=caller,
+            historical=body.historical,
         )
         return round_dict(r)
 

@@ -76,6 +76,7 @@ def round_pb(r: Round) -> pb.Round:
         min_passed_years=r.min_passed_years,
         require_training=r.require_training,
         council_members=list(r.council_members),
+        historical=r.historical,
         quotas=[
             pb.Quota(form_code=q.form_code, recipient_kind=q.recipient_kind, quota=q.quota) for q in r.quotas
         ],

@@ -32,8 +32,8 @@ NOMINATION_COLUMNS = """n.nomination_id, n.round_id, n.form_code, n.recipient_ki
 async def insert_round(conn: Conn, r: Round, *, opened_by: str) -> None:
     await conn.execute(
         """INSERT INTO rounds (round_id, title, period_start, period_end, nominations_open, nominations_close,
-               min_passed_years, require_training, council_members, opened_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+               min_passed_years, require_training, council_members, opened_by, historical)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
         r.id,
         r.title,
         r.period_start,
@@ -44,6 +44,7 @@ async def insert_round(conn: Conn, r: Round, *, opened_by: str) -> None:
         r.require_training,
         list(r.council_members),
         opened_by,
+        r.historical,
     )
     await conn.executemany(
         "INSERT INTO round_quotas (round_id, form_code, recipient_kind, quota) VALUES ($1, $2, $3, $4)",
@@ -70,6 +71,7 @@ async def get_round(conn: Conn, round_id: uuid.UUID) -> Round | None:
         row["require_training"],
         tuple(row["council_members"]),
         tuple(Quota(q["form_code"], q["recipient_kind"], q["quota"]) for q in quotas),
+        row["historical"],
     )
 
 

@@ -67,6 +67,7 @@ async def open_round(
     council_members: list[str],
     quotas: tuple[Quota, ...],
     principal: Principal,
+    historical: bool = False,
 ) -> Round:
     require_roles(principal, ADMIN)
     problems = []
@@ -97,6 +98,7 @@ async def open_round(
         require_training,
         members,
         quotas,
+        historical,
     )
     async with pool.acquire() as conn, conn.transaction():
         for q in quotas:
@@ -114,6 +116,7 @@ async def open_round(
                 "title": round_.title,
                 "period": [period_start.isoformat(), period_end.isoformat()],
                 "quotas": [[q.form_code, q.recipient_kind, q.quota] for q in quotas],
+                "historical": round_.historical,
             },
         )
     return round_
@@ -199,7 +202,7 @@ async def create_nomination(
     nomination_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
         round_ = await _round(conn, round_id)
-        if not round_.nominations_open <= today() <= round_.nominations_close:
+        if not round_.takes_nominations_on(today()):
             raise Conflict(
                 "the nomination window is closed",
                 code="window_closed",
@@ -359,6 +362,12 @@ async def decide_nomination(
     place."""
     decision_number = _required(decision_number, "decision_number")
     signer = _required(signer, "signer")
+    if decided_on > today():
+        raise InvalidArgument(
+            "a decision cannot be dated in the future",
+            code="decision_in_future",
+            fields=[FieldProblem("decided_on", f"on or before {today().isoformat()}")],
+        )
     async with pool.acquire() as conn, conn.transaction():
         row = await _nomination(conn, nomination_id, lock=True)
         form = await _ensure_decider(conn, row["form_code"], principal)
