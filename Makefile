@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find proto -name '*.proto' | sort)
 CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 
-.PHONY: help setup tools proto lint test run bench token clean k8s-check images
+.PHONY: help setup tools proto lint test run seed bench token clean k8s-check images
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ proto: $(CONTRACTS_STAMP) ## lint proto/ with buf and generate Python code into 
 lint: setup ## ruff + mypy (strict for libs/platform) + buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/platform/src services/*/src bench
+	$(VENV)/bin/mypy libs/platform/src libs/demo/src services/*/src bench
 	$(VENV)/bin/buf lint proto
 
 # Tools the tests use that PyPI does not carry as Python packages: promtool (Debian's prometheus package)
@@ -57,8 +57,11 @@ tools: .tools/bin/promtool .tools/bin/helm /usr/share/fonts/truetype/dejavu/Deja
 test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-run: setup ## start PostgreSQL and the broker if needed, migrate, run all five services with demo data
-	$(PY) -m d07.platform.devstack run --then "$(PY) tools/demo_seed.py"
+run: setup ## start PostgreSQL and the broker if needed, migrate, run all five services with the demo province
+	$(PY) -m d07.platform.devstack run --then "$(PY) -m d07.demo seed --if-empty"
+
+seed: setup ## load the demo province into the running (empty) platform: make seed [SEED=2019] [SIZE=1]
+	$(PY) -m d07.demo seed --seed $(or $(SEED),2019) --size $(or $(SIZE),1)
 
 token: setup ## print a development token: make token ROLE=police [UNIT=<unit uuid>] [SUB=name]
 	@$(PY) -m d07.platform.devstack token --role $(or $(ROLE),admin) $(if $(UNIT),--unit $(UNIT)) $(if $(SUB),--subject $(SUB))

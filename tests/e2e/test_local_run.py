@@ -51,7 +51,8 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
             "--timeout",
             "150",
             "--then",
-            f"{sys.executable} {ROOT / 'tools' / 'demo_seed.py'}",
+            f"{sys.executable} -c \"import os; open('{tmp_path / 'then'}', 'w')"
+            ".write(os.environ['D07_PORT_OFFSET'])\"",
         ],
         cwd=ROOT,
         env=env,
@@ -69,7 +70,9 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
             time.sleep(0.5)
         for s in SERVICES:
             assert httpx.get(f"http://127.0.0.1:{s.http + offset}/readyz", timeout=5).status_code == 200
-        # The demo data went in through the public API.
+        # The command after ready ran once every service was ready, with the run's port offset (make run loads
+        # the demo province with it: tests/e2e/test_demo_province.py runs that load).
+        assert (tmp_path / "then").read_text() == str(offset)
         out = subprocess.run(
             [sys.executable, "-m", "d07.platform.devstack", "token", "--role", "auditor"],
             env=env,

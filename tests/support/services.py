@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,34 +95,48 @@ def wait_ready(eps: list[Endpoint], timeout: float = 90.0) -> None:
         raise TimeoutError(f"not ready: {', '.join(pending)}\n{logs}")
 
 
-@pytest.fixture(scope="session")
-def platform(
-    database_url: str, broker: Broker, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Platform]:
-    keys = tmp_path_factory.mktemp("keys")
-    key_path, jwks_path = ensure_dev_keys(keys)
-    logdir = tmp_path_factory.mktemp("logs")
+@contextmanager
+def running_platform(database_url: str, bootstrap: str, workdir: Path, **settings: str) -> Iterator[Platform]:
+    """The five services as processes against one database and one broker, stopped on exit. `settings` are
+    more D07_ variables (for example D07_CAMERA_OFFLINE_AFTER_SECONDS="3")."""
+    key_path, jwks_path = ensure_dev_keys(workdir / "keys")
+    logdir = workdir / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
     endpoints = {name: Endpoint(name, free_port(), free_port()) for name in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.startswith("D07_")}
     env.update(
         D07_ENV="dev",
         D07_DATABASE_URL=database_url,
-        D07_KAFKA_BOOTSTRAP=broker.bootstrap,
+        D07_KAFKA_BOOTSTRAP=bootstrap,
         D07_JWKS_FILE=str(jwks_path),
         D07_REGISTRY_GRPC=endpoints["registry"].target,
         D07_LOG_LEVEL="INFO",
-        D07_CAMERA_OFFLINE_AFTER_SECONDS="3",  # cameras silent 3 s go offline: health tests wait that long
         D07_CONSUMER_SESSION_TIMEOUT_MS="6000",  # Tansu holds each group join for half of it
+        **settings,
     )
     for ep in endpoints.values():
         _start(ep, env, logdir)
     try:
         wait_ready(list(endpoints.values()))
-        yield Platform(endpoints, key_path.read_bytes(), database_url, broker.bootstrap, env)
+        yield Platform(endpoints, key_path.read_bytes(), database_url, bootstrap, env)
     finally:
         for ep in endpoints.values():
             if ep.proc is not None:
                 stop_process(ep.proc, timeout=15)
+
+
+@pytest.fixture(scope="session")
+def platform(
+    database_url: str, broker: Broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    # cameras silent 3 s go offline: health tests wait that long
+    with running_platform(
+        database_url,
+        broker.bootstrap,
+        tmp_path_factory.mktemp("platform"),
+        D07_CAMERA_OFFLINE_AFTER_SECONDS="3",
+    ) as p:
+        yield p
 
 
 def eventually(check: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.2) -> object:
