@@ -58,7 +58,8 @@ test: setup tools lint ## the whole suite: unit, integration, end-to-end (own br
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: setup ## start PostgreSQL and the broker if needed, migrate, run all five services with the demo province
-	$(PY) -m d07.platform.devstack run --then "$(PY) -m d07.demo seed --if-empty"
+	$(PY) -m d07.platform.devstack run --then "$(PY) -m d07.demo seed --if-empty" \
+	  --also "gateway=$(PY) -m d07.demo gateway"
 
 seed: setup ## load the demo province into the running (empty) platform: make seed [SEED=2019] [SIZE=1]
 	$(PY) -m d07.demo seed --seed $(or $(SEED),2019) --size $(or $(SIZE),1)

@@ -6,6 +6,7 @@ the ones the province's detections opened, handled as planned."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from d07.common.v1 import common_pb2
-from d07.demo import plan
+from d07.demo import gateway, plan
 from d07.demo.load import Loader, Urls, flat, wait_for_figures
 from d07.platform.devstack.broker import Broker
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
@@ -90,6 +91,16 @@ def http_report(p: Platform, start: str, end: str, district: str = "") -> dict[s
 
 def values(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v["value"] for k, v in report.items() if isinstance(v, dict) and "value" in v}
+
+
+# Figures that move with the clock while nothing happens: cameras go offline after their silence, online
+# hours grow, violations pass their reaction deadline.
+MOVING = ("cameras.online", "cameras.online_hours", "cameras.uptime", "violations.overdue",
+          "violations.per_camera_online_hour")  # fmt: skip
+
+
+def still(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values(report).items() if k not in MOVING}
 
 
 def day(text: str) -> common_pb2.Date:
@@ -169,3 +180,42 @@ async def test_todays_violations_are_the_ones_the_detections_opened_handled_as_p
     handled = Counter(planned.values())
     assert report["violations.resolved"] == handled["resolve"]
     assert report["violations.dismissed"] == handled["dismiss"]
+
+
+async def test_the_demo_gateway_keeps_the_healthy_cameras_online_and_now_and_then_detects(demo: Demo) -> None:
+    """Runs last: its detection opens one more violation today."""
+    p = demo.platform
+    urls = Urls(*(p[s].url for s in ("registry", "assessment", "cameras", "awards", "reporting")))
+    before = await _count(p, "/v1/violations")
+    stop = asyncio.Event()
+    task = asyncio.create_task(gateway.run(urls, p.key_pem, every=0.5, detection_every=0.0, stop=stop))
+    try:
+
+        async def detected() -> bool:
+            return await _count(p, "/v1/violations") > before
+
+        deadline = asyncio.get_running_loop().time() + 60
+        while not await detected():
+            assert asyncio.get_running_loop().time() < deadline, "no violation from the gateway's detection"
+            await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    online = {c["code"] for c in await _items(p, "/v1/cameras?online=true")}
+    assert online >= set(demo.province.online_cameras)
+    # a broken camera is online only if a detection of the last minutes showed it alive
+    detected = {d.camera_code for d in demo.province.detections}
+    assert online - set(demo.province.online_cameras) <= detected
+
+
+async def _items(p: Platform, path: str) -> list[dict[str, Any]]:
+    urls = Urls(*(p[s].url for s in ("registry", "assessment", "cameras", "awards", "reporting")))
+    loader = Loader(urls, p.key_pem)
+    try:
+        return await loader.all_items(f"{p['cameras'].url}{path}", "police")
+    finally:
+        await loader.aclose()
+
+
+async def _count(p: Platform, path: str) -> int:
+    return len(await _items(p, path))

@@ -50,6 +50,8 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
             "--quiet",
             "--timeout",
             "150",
+            "--also",
+            f"gateway={sys.executable} -m d07.demo gateway --every 1",
             "--then",
             f"{sys.executable} -c \"import os; open('{tmp_path / 'then'}', 'w')"
             ".write(os.environ['D07_PORT_OFFSET'])\"",

@@ -1,4 +1,6 @@
-"""`python -m d07.demo seed [--seed N] [--size K] [--if-empty]`: generate the demo province and load it
+"""`python -m d07.demo gateway`: a simulated camera gateway that keeps the demo's healthy cameras online.
+
+`python -m d07.demo seed [--seed N] [--size K] [--if-empty]`: generate the demo province and load it
 into the running platform through its public APIs; then wait until the review report of 15-08-2014 ..
 29-08-2019 shows the province's figures and print them beside the article's.
 
@@ -15,17 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-from d07.demo import plan
+from d07.demo import gateway, plan
 from d07.demo.load import Loader, LoadError, Urls, wait_for_figures
 from d07.platform.auth import ensure_dev_keys
 from d07.platform.text import vn_number
 
 
 async def seed(args: argparse.Namespace) -> int:
-    run_dir = Path(os.environ.get("D07_RUN_DIR", ".run"))
-    key_path = Path(args.key) if args.key else ensure_dev_keys(run_dir)[0]
-    urls = Urls.local(int(os.environ.get("D07_PORT_OFFSET", "0")))
-    loader = Loader(urls, key_path.read_bytes(), concurrency=args.concurrency)
+    loader = Loader(_urls(), _key(args.key), concurrency=args.concurrency)
     started = time.monotonic()
     try:
         if not await loader.is_empty():
@@ -50,7 +49,7 @@ async def seed(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m d07.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m d07.demo", description="the demo province: seed, gateway")
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("seed", help="generate the demo province and load it through the public APIs")
     s.add_argument("--seed", type=int, default=2019, help="the random seed (same seed, same province)")
@@ -61,10 +60,25 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--key", default="", help="the PEM signing key (default: the development key in .run)")
     s.add_argument("--concurrency", type=int, default=16)
     s.add_argument("--wait", type=float, default=300.0, help="seconds to wait for the report's figures")
+    g = sub.add_parser("gateway", help="a simulated camera gateway: heartbeats and now and then a detection")
+    g.add_argument("--every", type=float, default=60.0, help="seconds between heartbeats")
+    g.add_argument("--key", default="", help="the PEM signing key (default: the development key in .run)")
     args = parser.parse_args(argv)
+    if args.command == "gateway":
+        return gateway.main(_urls(), _key(args.key), args.every)
     if args.size < 1:
         parser.error("--size is a whole number from 1")
     return asyncio.run(seed(args))
+
+
+def _urls() -> Urls:
+    return Urls.local(int(os.environ.get("D07_PORT_OFFSET", "0")))
+
+
+def _key(path: str) -> bytes:
+    return (
+        Path(path) if path else ensure_dev_keys(Path(os.environ.get("D07_RUN_DIR", ".run")))[0]
+    ).read_bytes()
 
 
 if __name__ == "__main__":

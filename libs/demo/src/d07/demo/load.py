@@ -434,7 +434,7 @@ class Loader:
                 json=body,
                 what=f"round {year}",
             )
-            assessments = await self._all(
+            assessments = await self.all_items(
                 f"{self.urls.assessment}/v1/assessments?round_id={r['id']}", "admin"
             )
             if len(assessments) != len(in_scope):
@@ -485,7 +485,7 @@ class Loader:
             calls += 1 + 3 * len(assessments)
         return calls
 
-    async def _all(self, url: str, role: str, subject: str = "") -> list[dict[str, Any]]:
+    async def all_items(self, url: str, role: str, subject: str = "") -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         token = ""
         sep = "&" if "?" in url else "?"
@@ -647,7 +647,7 @@ class Loader:
             if r["rejected"]:
                 raise LoadError(f"detections refused: {r['rejected'][:3]}")
         handling = {(d.camera_code, d.kind): d.handling for d in p.detections}
-        violations = await self._all(f"{self.urls.cameras}/v1/violations", "police", subject=POLICE)
+        violations = await self.all_items(f"{self.urls.cameras}/v1/violations", "police", subject=POLICE)
         mine = [v for v in violations if (v["camera_code"], v["kind"]) in handling]
 
         async def handle(v: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """`python -m d07.platform.devstack run | token | postgres | broker`: the local run of the whole platform.
 
 `run` starts, under honcho, a private PostgreSQL (unless D07_DATABASE_URL is set), a Tansu broker (unless
-D07_KAFKA_BOOTSTRAP is set) and the five services; waits until every service is ready; loads the demo data
-(`--then` command); prints where everything is; and on Ctrl-C (or SIGTERM) stops everything it started.
+D07_KAFKA_BOOTSTRAP is set), the five services and any `--also NAME=COMMAND` process (the demo's simulated
+camera gateway); waits until every service is ready; loads the demo data (`--then` command); prints where
+everything is; and on Ctrl-C (or SIGTERM) stops everything it started.
 
 D07_RUN_DIR (default .run/) holds the local state; D07_PORT_OFFSET shifts every port (for a second stack
 beside the first, as the tests start one).
@@ -20,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,15 @@ def offset() -> int:
     return int(os.environ.get("D07_PORT_OFFSET", "0"))
 
 
-def _procfile(rd: Path, *, database_url: str, bootstrap: str, start_pg: bool, start_broker: bool) -> Path:
+def _procfile(
+    rd: Path,
+    *,
+    database_url: str,
+    bootstrap: str,
+    start_pg: bool,
+    start_broker: bool,
+    also: Sequence[str] = (),
+) -> Path:
     py = shlex.quote(sys.executable)
     lines: list[str] = []
     if start_pg:
@@ -78,6 +88,10 @@ def _procfile(rd: Path, *, database_url: str, bootstrap: str, start_pg: bool, st
         }
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         lines.append(f"{s.name}: exec env {assignments} {py} -m {s.name} serve")
+    for extra in also:  # NAME=COMMAND: one more process beside the services, stopped with them
+        name, _, command = extra.partition("=")
+        assignments = f"D07_RUN_DIR={shlex.quote(str(rd))} D07_PORT_OFFSET={offset()}"
+        lines.append(f"{name.strip()}: exec env {assignments} {command.strip()}")
     path = rd / "Procfile"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -125,7 +139,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     (rd / "database_url").write_text(database_url)
     (rd / "kafka_bootstrap").write_text(bootstrap)
     procfile = _procfile(
-        rd, database_url=database_url, bootstrap=bootstrap, start_pg=start_pg, start_broker=start_broker
+        rd,
+        database_url=database_url,
+        bootstrap=bootstrap,
+        start_pg=start_pg,
+        start_broker=start_broker,
+        also=args.also,
     )
     log = open(rd / "services.log", "ab")  # noqa: SIM115
     honcho = subprocess.Popen(
@@ -215,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="run the whole platform locally")
     run.add_argument("--then", default="", help="a command to run once every service is ready (demo data)")
+    run.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="one more long-running process beside the services (for example a simulated camera gateway)",
+    )
     run.add_argument("--timeout", type=float, default=180.0)
     run.add_argument("--quiet", action="store_true", help="write the services' logs to .run/services.log")
     pg = sub.add_parser("postgres", help="a private PostgreSQL in the foreground")
