@@ -49,7 +49,9 @@ async def seed(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m d07.demo", description="the demo province: seed, gateway")
+    parser = argparse.ArgumentParser(
+        prog="python -m d07.demo", description="the demo province: seed, gateway"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("seed", help="generate the demo province and load it through the public APIs")
     s.add_argument("--seed", type=int, default=2019, help="the random seed (same seed, same province)")
