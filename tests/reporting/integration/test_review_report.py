@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import grpc
@@ -32,6 +35,7 @@ from d07.registry.v1 import (
     training_pb2_grpc,
 )
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from tests.conftest import ROOT
 from tests.support.services import Platform
 
 FROM, TO = date(1950, 1, 1), date(1954, 12, 31)
@@ -506,3 +510,52 @@ async def test_replaying_the_events_changes_no_figure(
         await producer.stop()
         await conn.close()
     assert await http_report(http, platform, FROM, TO) == before
+
+
+async def _reports(
+    http: httpx.AsyncClient, stub: reporting_pb2_grpc.ReportingServiceStub, platform: Platform
+) -> dict[str, Any]:
+    """What a rebuild must give back: this module's report, the province's, the other modules' scopes (without
+    the rates of a period that runs to now), and the read models' sizes."""
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    day = timedelta(days=1)
+    around_now = await http_report(http, platform, today - day, today + day, "005")
+    around_now["cameras"].pop("uptime")  # it runs to now (the time installed grows): not comparable
+    status = await stub.GetProjectionStatus(
+        reporting_pb2.GetProjectionStatusRequest(), metadata=meta(platform, "admin"), timeout=10
+    )
+    return {
+        "007": await http_report(http, platform, FROM, TO),
+        "province": await http_report(http, platform, FROM, TO, district=""),
+        "008 in March 1962": await http_report(http, platform, date(1962, 3, 5), date(1962, 3, 11), "008"),
+        "005 around now": around_now,
+        "sizes": (status.units, status.cameras, status.violations),
+    }
+
+
+async def test_a_rebuild_beside_the_running_service_gives_the_same_report(
+    world: World, platform: Platform, http: httpx.AsyncClient, stub: reporting_pb2_grpc.ReportingServiceStub
+) -> None:
+    """`python -m reporting rebuild` (after the replayed events above, with the platform's reporting process
+    consuming all the while) empties the read models, replays every topic from the start and exits; the
+    report is the same as before."""
+    await settled(http, platform)
+    before = await _reports(http, stub, platform)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "reporting", "rebuild",
+        cwd=ROOT, env=platform.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 240)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    text = out.decode()
+    assert proc.returncode == 0, text
+    assert "emptied 12 read-model tables" in text
+    for topic in TOPICS:
+        line = rf"^{re.escape(topic)}: [1-9]\d* events from \d+ partitions"
+        assert re.search(line, text, re.MULTILINE), text
+    assert re.search(r"^rebuilt: \d+ events in [\d.]+ s$", text, re.MULTILINE), text
+    after = await _reports(http, stub, platform)
+    assert after == before

@@ -63,8 +63,9 @@ def test_figures_include_the_issue_keys_and_nest_as_json_paths() -> None:
     with pytest.raises(InvalidArgument):
         figure_name("models.everything")
     nested = nest({name: {"value": i} for i, name in enumerate(FIGURES)})
+    first = FIGURES.index("awards.merit.collective")
     assert nested["awards"] == {
-        "merit": {"collective": {"value": 13}, "individual": {"value": 14}},
-        "commendation": {"collective": {"value": 15}, "individual": {"value": 16}},
+        "merit": {"collective": {"value": first}, "individual": {"value": first + 1}},
+        "commendation": {"collective": {"value": first + 2}, "individual": {"value": first + 3}},
     }
     assert nested["assessments"] == {"total": {"value": 0}, "passed": {"value": 1}}

@@ -1,4 +1,4 @@
-"""`python -m reporting serve | relay | consume | migrate`."""
+"""`python -m reporting serve | relay | consume | migrate | rebuild`."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ SPEC = ServiceSpec(
     grpc_services=["d07.reporting.v1.ReportingService"],
     register_grpc=lambda server, deps: grpc_door.register(server, deps.pool),
     routers=lambda deps: [http_door.router(deps.pool)],
+    read_models=projections.READ_MODELS,
     consumers=lambda deps: [
         ConsumerSpec(
             name="projections",

@@ -1,8 +1,11 @@
-"""The roles of a service process, built from one `ServiceSpec`: serve, relay, consume, migrate.
+"""The roles of a service process, built from one `ServiceSpec`: serve, relay, consume, migrate, rebuild.
 
 `python -m <service> serve` runs HTTP and gRPC in one process and, unless D07_INPROCESS_WORKERS=false, the
 outbox relay and the consumers too (the local run). In Kubernetes each role can be its own Deployment.
 SIGTERM or SIGINT stops a process gracefully: servers stop taking calls, a consumer finishes its batch.
+`rebuild` (a service that declares `read_models`) empties its read models, replays its consumers' topics into
+them from the first offsets (`d07.platform.events.replay`), prints what it did and exits: 0 when complete, 1
+when stopped early or failed, 2 when the service has nothing to rebuild.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from d07.platform.auth import TokenVerifier
 from d07.platform.events.consumer import BatchHandler, ConsumerRunner, Handler
 from d07.platform.events.envelope import Decoder
 from d07.platform.events.outbox import OutboxRelay
+from d07.platform.events.replay import Rebuild, rebuild
 from d07.platform.grpc import GrpcServer, build_server
 from d07.platform.http import create_app
 from d07.platform.logging import configure_logging, get_logger
@@ -81,6 +85,9 @@ class ServiceSpec:
     workers: Callable[[Deps], Sequence[Worker]] = lambda deps: ()
     # Routers served WITHOUT a bearer token (public facts only, e.g. verifying a certificate's code).
     public_routers: Callable[[Deps], Sequence[APIRouter]] = lambda deps: ()
+    # The tables the consumers fill from events alone (read models, projections): `rebuild` empties exactly
+    # these and replays the consumers' topics into them. Empty: the service has nothing to rebuild.
+    read_models: Sequence[str] = ()
 
 
 def migrations(spec: ServiceSpec) -> list[db.Migration]:
@@ -152,6 +159,9 @@ class Process:
         self.readiness = Readiness()
         self._tasks: list[asyncio.Task[None]] = []
         self.failed = False
+        # The exit code when nothing failed: 2 for a rebuild with nothing to rebuild.
+        self.exit_code = 0
+        self.rebuilt: Rebuild | None = None
         self._cleanup: Callable[[], Awaitable[None]] | None = None
 
     async def _prepare(self) -> Deps:
@@ -218,6 +228,10 @@ class Process:
             applied = await run_migrate(self.spec, self.settings)
             log.info("migrated", applied=applied)
             return
+        if role == "rebuild" and not self.spec.read_models:
+            log.error("nothing_to_rebuild", service=self.spec.name)
+            self.exit_code = 2
+            return
         if self.settings.env == "dev" and role == "serve":
             await self._migrate_with_retry()
         deps = await self._prepare()
@@ -241,8 +255,11 @@ class Process:
                 # A worker process serves only /healthz, /readyz and /metrics: it can be probed and scraped.
                 runners = self._start_workers(deps, relay=role == "relay", consume=role == "consume")
                 await self._serve(deps, routers=(), with_grpc=False)
+            elif role == "rebuild":
+                runners = self._consumers(deps)
+                await self._rebuild(deps, runners)
             else:
-                raise SystemExit(f"unknown role {role!r}: serve | relay | consume | migrate")
+                raise SystemExit(f"unknown role {role!r}: serve | relay | consume | migrate | rebuild")
         finally:
             self.stop.set()
             for r in runners:
@@ -253,6 +270,32 @@ class Process:
                 await self._cleanup()
             await deps.pool.close()
             log.info("stopped", role=role)
+
+    async def _rebuild(self, deps: Deps, runners: list[ConsumerRunner]) -> None:
+        """Empty the read models and replay the consumers' topics into them; SIGTERM stops it early."""
+        if not runners:
+            log.error("nothing_to_rebuild", service=self.spec.name, reason="no consumers")
+            self.exit_code = 2
+            return
+        async with deps.pool.acquire() as conn:
+            pending = await db.pending_migrations(
+                conn, schema=self.settings.db_schema, migrations=migrations(self.spec)
+            )
+        if pending:
+            raise RuntimeError(f"migrations not applied ({', '.join(pending)}): run migrate first")
+
+        async def stop_runners() -> None:
+            await self.stop.wait()
+            for r in runners:
+                r.stop()
+
+        watcher = asyncio.create_task(stop_runners())
+        try:
+            self.rebuilt = await rebuild(deps.pool, tables=self.spec.read_models, runners=runners)
+        finally:
+            watcher.cancel()
+        if not self.rebuilt.complete:
+            self.failed = True
 
     async def _migrate_with_retry(self) -> None:
         delay = 0.2
@@ -318,16 +361,25 @@ class Process:
             raise RuntimeError("the HTTP server failed") from http_task.exception()
 
 
+ROLES = ("serve", "relay", "consume", "migrate", "rebuild")
+
+
 def main(spec: ServiceSpec, argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {spec.name}", description=spec.title)
-    parser.add_argument("role", nargs="?", default="serve", choices=["serve", "relay", "consume", "migrate"])
+    parser.add_argument("role", nargs="?", default="serve", choices=ROLES)
     args = parser.parse_args(argv)
+    if args.role == "rebuild" and not spec.read_models:
+        parser.exit(2, f"{parser.prog} rebuild: {spec.name} declares no read models: nothing to rebuild\n")
     settings = spec.settings()
     configure_logging(spec.name, settings.log_level)
     process = Process(spec, settings)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(process.run(args.role))
-    sys.exit(1 if process.failed else 0)
+    if process.rebuilt is not None:
+        print(f"{parser.prog} rebuild\n{process.rebuilt.summary()}", flush=True)
+    if process.exit_code == 2:
+        parser.exit(2, f"{parser.prog} rebuild: {spec.name} has no consumers: nothing to rebuild\n")
+    sys.exit(1 if process.failed else process.exit_code)
 
 
 def service_token_provider(settings: ServiceSettings) -> Callable[[], str]:

@@ -1,20 +1,41 @@
 """SQL of the review report. Every figure is one query of the records behind it (id, label); the report counts
-those rows and the drill-down pages through them, so a figure and its drill-down cannot disagree.
+those rows (a quantity sums their `seconds` instead) and the drill-down pages through them, so a figure and
+its drill-down cannot disagree.
 
 The parameters of every statement are the same five, named once in the CTE `p`: the first and last day, the
-district ('' for the province) and the first and last calendar year (assessment rounds).
+district ('' for the province) and the first and last calendar year (assessment rounds). From them `p` also
+derives the instants of camera online time (Vietnam time, Asia/Ho_Chi_Minh, no daylight saving):
+- `ts`, the start of the first day;
+- `moment`, the end of the period: the end of its last day, or now() when that comes first (a period
+  ending today or later); the moment `cameras.online` is read at;
+- `te`, the end of the online window: `moment`, never before `ts` (a period wholly in the future has none);
+- `asof`, the day the installed cameras are counted at: the last day, or today when that is earlier.
+An online interval counts inside [ts, te) only; an interval still open runs to `te`. now() is the start of
+the transaction: the report reads both periods in one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from d07.platform.db import Conn
-from reporting.domain.review import AWARD_FORMS, FIGURES, RECIPIENT_KINDS, Period
+from reporting.domain.review import (
+    AWARD_FORMS,
+    BREAKDOWNS,
+    FIGURES,
+    QUANTITIES,
+    RECIPIENT_KINDS,
+    UNKNOWN_DISTRICT,
+    Period,
+)
 
-PARAMS = """p AS (SELECT $1::date AS f, $2::date AS t, NULLIF($3::text, '') AS d,
-                    $4::int AS y1, $5::int AS y2)"""
 VN = "'Asia/Ho_Chi_Minh'"
+PARAMS = f"""p AS (SELECT f, t, d, y1, y2, ts, moment, greatest(ts, moment) AS te,
+                    least(t, (now() AT TIME ZONE {VN})::date) AS asof
+               FROM (SELECT $1::date AS f, $2::date AS t, NULLIF($3::text, '') AS d, $4::int AS y1,
+                            $5::int AS y2, $1::date::timestamp AT TIME ZONE {VN} AS ts,
+                            least(now(), ($2::date + 1)::timestamp AT TIME ZONE {VN}) AS moment) p0)"""
 
 _ASSESSMENTS = """SELECT a.assessment_id::text AS id,
        concat_ws(' ', coalesce(u.name, a.unit_id::text), a.year, a.result) AS label
@@ -33,8 +54,10 @@ _MODELS = """SELECT m.model_id::text AS id, m.name AS label
 _CLASSES_WHERE = """c.status <> 'cancelled' AND c.starts_on BETWEEN p.f AND p.t
    AND (p.d IS NULL OR c.district_code = p.d)"""
 
-_VIOLATIONS = """SELECT v.violation_id::text AS id,
-       concat_ws(' ', v.kind, coalesce(c.code, v.camera_id::text)) AS label
+# The columns `kind` and `district` are the keys of the breakdowns (BREAKDOWN_KEYS).
+_VIOLATIONS = f"""SELECT v.violation_id::text AS id,
+       concat_ws(' ', v.kind, coalesce(c.code, v.camera_id::text)) AS label,
+       v.kind AS kind, coalesce(nullif(c.district_code, ''), '{UNKNOWN_DISTRICT}') AS district
   FROM violations v CROSS JOIN p LEFT JOIN cameras c ON c.camera_id = v.camera_id
  WHERE (p.d IS NULL OR c.district_code = p.d)"""
 _OPENED_IN = f"(v.opened_at AT TIME ZONE {VN})::date BETWEEN p.f AND p.t"
@@ -43,6 +66,42 @@ _CLOSED_IN = f"(v.closed_at AT TIME ZONE {VN})::date BETWEEN p.f AND p.t"
 _CAMERAS = """SELECT c.camera_id::text AS id, concat_ws(' ', c.code, c.name) AS label
   FROM cameras c CROSS JOIN p
  WHERE (p.d IS NULL OR c.district_code = p.d)"""
+
+# Online at the end of the period (`p.moment`): an interval that began before it and had not ended.
+_ONLINE_AT = """ AND EXISTS (SELECT 1 FROM camera_online i
+                 WHERE i.camera_id = c.camera_id AND i.online_from < p.moment
+                   AND (i.online_until IS NULL OR i.online_until >= p.moment))"""
+
+
+# The seconds of one interval inside the window [lo, p.te), lo being p.ts or later.
+def _inside(lo: str) -> str:
+    return f"extract(epoch FROM least(coalesce(i.online_until, p.te), p.te) - greatest(i.online_from, {lo}))"
+
+
+# Each camera in scope with online time in the period, and its seconds (a quantity: the figure is the whole
+# hours of their sum; the drill-down lists the cameras with their share).
+_ONLINE_TIME = f"""SELECT c.camera_id::text AS id,
+       concat_ws(' ', c.code, c.name, '—', to_char(o.seconds / 3600, 'FM999999990.0'), 'giờ') AS label,
+       o.seconds
+  FROM (SELECT i.camera_id, sum({_inside("p.ts")}) AS seconds
+          FROM camera_online i CROSS JOIN p
+         WHERE i.online_from < p.te AND (i.online_until IS NULL OR i.online_until > p.ts)
+         GROUP BY i.camera_id) o
+  JOIN cameras c ON c.camera_id = o.camera_id CROSS JOIN p
+ WHERE (p.d IS NULL OR c.district_code = p.d) AND o.seconds > 0"""
+
+# The cameras in scope installed at the period's end (`p.asof`: installed on or before it, not decommissioned
+# by then), each counted from its installation day when that is later than the period's first day.
+_EXPOSED = f"""SELECT c.camera_id, greatest(p.ts, c.installed_on::timestamp AT TIME ZONE {VN}) AS since
+  FROM cameras c CROSS JOIN p
+ WHERE (p.d IS NULL OR c.district_code = p.d) AND c.installed_on <= p.asof
+   AND (c.decommissioned_on IS NULL OR c.decommissioned_on > p.asof)"""
+# cameras.uptime = online seconds of those cameras since `since` / seconds from `since` to the window's end.
+EXPOSURE = f"""SELECT coalesce(sum(extract(epoch FROM p.te - e.since)), 0)
+  FROM ({_EXPOSED}) e CROSS JOIN p WHERE e.since < p.te"""
+EXPOSED_ONLINE = f"""SELECT coalesce(sum({_inside("e.since")}), 0)
+  FROM ({_EXPOSED}) e JOIN camera_online i ON i.camera_id = e.camera_id CROSS JOIN p
+ WHERE e.since < p.te AND i.online_from < p.te AND (i.online_until IS NULL OR i.online_until > e.since)"""
 
 
 def _awards(form: str, kind: str) -> str:
@@ -68,6 +127,8 @@ RECORDS: dict[str, str] = {
  WHERE {_CLASSES_WHERE}""",
     "cameras.planned": _CAMERAS + " AND coalesce(c.planned_on, c.installed_on) BETWEEN p.f AND p.t",
     "cameras.installed": _CAMERAS + " AND c.installed_on BETWEEN p.f AND p.t",
+    "cameras.online": _CAMERAS + _ONLINE_AT,
+    "cameras.online_hours": _ONLINE_TIME,
     "violations.opened": _VIOLATIONS + f" AND {_OPENED_IN}",
     "violations.resolved": _VIOLATIONS + f" AND v.status = 'resolved' AND {_CLOSED_IN}",
     "violations.dismissed": _VIOLATIONS + f" AND v.status = 'dismissed' AND {_CLOSED_IN}",
@@ -75,9 +136,30 @@ RECORDS: dict[str, str] = {
     **{f"awards.{f}.{k}": _awards(f, k) for f in AWARD_FORMS for k in RECIPIENT_KINDS},
 }
 assert set(RECORDS) == set(FIGURES), "every figure needs its records query"
+# A quantity's value from its records (which have a `seconds` column); every other figure counts its rows.
+AGGREGATES: dict[str, str] = {"cameras.online_hours": "floor(coalesce(sum(s.seconds), 0) / 3600)"}
+assert set(AGGREGATES) == set(QUANTITIES), "every quantity needs its aggregate"
+# The column of a figure's records that is the key of a breakdown.
+BREAKDOWN_KEYS: dict[tuple[str, str], str] = {
+    ("violations.opened", "kind"): "kind",
+    ("violations.opened", "district"): "district",
+}
+assert set(BREAKDOWN_KEYS) == set(BREAKDOWNS), "every breakdown needs its key column"
 
-COUNTS = f"WITH {PARAMS} SELECT " + ", ".join(
-    f'(SELECT count(*) FROM ({RECORDS[name]}) s) AS "{name}"' for name in FIGURES
+# Every figure of one period and the two parts of the uptime, in one statement.
+COUNTS = (
+    f"WITH {PARAMS} SELECT "
+    + ", ".join(
+        f'(SELECT {AGGREGATES.get(name, "count(*)")} FROM ({RECORDS[name]}) s) AS "{name}"'
+        for name in FIGURES
+    )
+    + f', ({EXPOSURE}) AS "exposure_seconds", ({EXPOSED_ONLINE}) AS "exposed_online_seconds"'
+)
+
+# Every breakdown of one period: (its index in BREAKDOWNS, key, value).
+BREAKDOWN = f"WITH {PARAMS} " + " UNION ALL ".join(
+    f"SELECT {n} AS n, s.{BREAKDOWN_KEYS[b]} AS key, count(*) AS value FROM ({RECORDS[b[0]]}) s GROUP BY 2"
+    for n, b in enumerate(BREAKDOWNS)
 )
 
 # The target of the plan that covers the period (the newest one when several do); in a district scope the
@@ -95,11 +177,32 @@ def _args(period: Period, district: str) -> tuple[Any, ...]:
     return period.start, period.end, district, y1, y2
 
 
-async def counts(conn: Conn, *, period: Period, district: str) -> dict[str, int]:
+@dataclass(frozen=True)
+class Counts:
+    """Every figure of one period, and the two parts of its uptime (seconds)."""
+
+    figures: dict[str, int]
+    exposure_seconds: float
+    exposed_online_seconds: float
+
+
+async def counts(conn: Conn, *, period: Period, district: str) -> Counts:
     """Every figure of one period, in one statement."""
     row = await conn.fetchrow(COUNTS, *_args(period, district))
     assert row is not None
-    return {name: int(row[name]) for name in FIGURES}
+    return Counts(
+        figures={name: int(row[name]) for name in FIGURES},
+        exposure_seconds=float(row["exposure_seconds"]),
+        exposed_online_seconds=float(row["exposed_online_seconds"]),
+    )
+
+
+async def breakdowns(conn: Conn, *, period: Period, district: str) -> list[dict[str, int]]:
+    """Every breakdown of one period (in the order of BREAKDOWNS): the value of each key that has records."""
+    found: list[dict[str, int]] = [{} for _ in BREAKDOWNS]
+    for r in await conn.fetch(BREAKDOWN, *_args(period, district)):
+        found[r["n"]][r["key"]] = int(r["value"])
+    return found
 
 
 async def target(conn: Conn, *, period: Period, district: str) -> int | None:
@@ -107,13 +210,37 @@ async def target(conn: Conn, *, period: Period, district: str) -> int | None:
     return None if value is None else int(value)
 
 
+@dataclass(frozen=True)
+class Record:
+    id: str
+    label: str
+    # A quantity figure's share of this record, in its unit (hours); None for a count.
+    quantity: float | None = None
+
+
 async def records(
-    conn: Conn, *, figure: str, period: Period, district: str, after: str | None, limit: int
-) -> list[tuple[str, str]]:
-    """One page of the records behind a figure, by id, after the id `after` (None: from the first)."""
+    conn: Conn,
+    *,
+    figure: str,
+    period: Period,
+    district: str,
+    after: str | None,
+    limit: int,
+    entry: tuple[str, str] | None = None,
+) -> list[Record]:
+    """One page of the records behind a figure, by id, after the id `after` (None: from the first); with
+    `entry` (dimension, key), only the records of that entry of the figure's breakdown."""
+    share = "s.seconds / 3600.0" if figure in QUANTITIES else "NULL::float8"
+    only = f" AND s.{BREAKDOWN_KEYS[(figure, entry[0])]} = $8" if entry is not None else ""
+    args: list[Any] = [*_args(period, district), after, limit]
+    if entry is not None:
+        args.append(entry[1])
     rows = await conn.fetch(
-        f"""WITH {PARAMS} SELECT id, label FROM ({RECORDS[figure]}) s
-             WHERE $6::text IS NULL OR id COLLATE "C" > $6 ORDER BY id COLLATE "C" LIMIT $7""",
-        *_args(period, district), after, limit,
-    )  # fmt: skip
-    return [(r["id"], r["label"] or "") for r in rows]
+        f"""WITH {PARAMS} SELECT id, label, {share} AS share FROM ({RECORDS[figure]}) s
+             WHERE ($6::text IS NULL OR id COLLATE "C" > $6){only} ORDER BY id COLLATE "C" LIMIT $7""",
+        *args,
+    )
+    return [
+        Record(r["id"], r["label"] or "", None if r["share"] is None else round(float(r["share"]), 2))
+        for r in rows
+    ]

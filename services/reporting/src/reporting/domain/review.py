@@ -4,10 +4,16 @@ A period is a closed range of days (Vietnam time). Each figure of a period is sh
 the previous period of equal length, the days right before it. Assessments are counted by the year of their
 round: a round counts in a period when its year is one of the period's calendar years (first to last), so two
 adjacent periods that share a calendar year both count that year's rounds.
+
+A figure is a count (the number of records behind it: its drill-down returns exactly that many records) or a
+quantity (a sum over records in a unit, such as whole hours of camera online time: its drill-down returns the
+records that contribute, each with its share). Rates are ratios of figures or quantities, absent (None) when
+their denominator is zero. A breakdown splits a count figure by one dimension; its entries add up to it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -27,6 +33,8 @@ FIGURES: tuple[str, ...] = (
     "training.attendances",
     "cameras.planned",
     "cameras.installed",
+    "cameras.online",
+    "cameras.online_hours",
     "violations.opened",
     "violations.resolved",
     "violations.dismissed",
@@ -35,6 +43,102 @@ FIGURES: tuple[str, ...] = (
 )
 # Figures that stand beside a target (the installation plan's number of cameras).
 TARGETED = frozenset({"cameras.planned", "cameras.installed"})
+# The quantities among the figures, with their unit; every other figure is a count of records.
+QUANTITIES: Mapping[str, str] = {"cameras.online_hours": "hours"}
+assert set(QUANTITIES) <= set(FIGURES)
+# The ratios of the report, in the order they are shown (dotted names are JSON paths, as for figures).
+RATES: tuple[str, ...] = ("cameras.uptime", "violations.per_camera_online_hour")
+# Count figures split by a dimension: (figure, dimension), in the order they are shown.
+BREAKDOWNS: tuple[tuple[str, str], ...] = (("violations.opened", "kind"), ("violations.opened", "district"))
+assert all(f in FIGURES and f not in QUANTITIES for f, _ in BREAKDOWNS), "only count figures are split"
+# The breakdown key of violations whose camera has no district.
+UNKNOWN_DISTRICT = "unknown"
+# The Vietnamese names of the detection kinds (the cameras service's detection_kinds).
+VIOLATION_KINDS: Mapping[str, str] = {
+    "intrusion": "Xâm nhập trái phép",
+    "loitering": "Lảng vảng, theo dõi",
+    "fire_smoke": "Cháy, khói",
+    "crowd": "Tụ tập đông người",
+    "vandalism": "Phá hoại tài sản",
+    "traffic": "Vi phạm trật tự giao thông",
+    "other": "Khác",
+}
+
+
+def is_quantity(figure: str) -> bool:
+    return figure in QUANTITIES
+
+
+def breakdown_name(figure: str, dimension: str) -> str:
+    """The dotted name of a breakdown in the HTTP report: violations.opened by kind is violations.by_kind."""
+    return f"{figure.split('.', 1)[0]}.by_{dimension}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a breakdown: the figure's records sharing `key`, in the period and the previous one."""
+
+    key: str
+    label: str
+    value: int
+    previous: int
+
+
+def entry_label(dimension: str, key: str) -> str:
+    """For people: a kind's Vietnamese name; a district's code (reporting keeps no division names)."""
+    if dimension == "kind":
+        return VIOLATION_KINDS.get(key, key)
+    if key == UNKNOWN_DISTRICT:
+        return "Chưa rõ huyện"
+    return key
+
+
+def breakdown_entries(dimension: str, current: Mapping[str, int], previous: Mapping[str, int]) -> list[Entry]:
+    """The entries of both periods side by side, ordered by key; a key missing from a period counts 0."""
+    keys = sorted(set(current) | set(previous))
+    return [Entry(k, entry_label(dimension, k), current.get(k, 0), previous.get(k, 0)) for k in keys]
+
+
+def uptime(online_seconds: float, exposure_seconds: float) -> float | None:
+    """Online time over the time the cameras were installed, 0..1 to four decimals; None when nothing was
+    installed (no time to be online in)."""
+    if exposure_seconds <= 0:
+        return None
+    return round(online_seconds / exposure_seconds, 4)
+
+
+def per_hour(count: int, hours: int) -> float | None:
+    """A count per hour of online time; None when there was no whole hour online."""
+    return None if hours <= 0 else count / hours
+
+
+def breakdown_filter(figure: str, dimension: str, key: str) -> tuple[str, str] | None:
+    """The drill-down's optional breakdown entry (dimension, key) of `figure`: both or neither, and a
+    dimension the figure is split by; INVALID_ARGUMENT otherwise."""
+    if not dimension and not key:
+        return None
+    dimensions = [d for f, d in BREAKDOWNS if f == figure]
+    if not dimensions:
+        raise InvalidArgument(
+            f"the figure {figure!r} has no breakdown", code="invalid_breakdown",
+            fields=[FieldProblem("dimension", "empty: " + figure + " is not split")],
+        )  # fmt: skip
+    if not dimension:
+        raise InvalidArgument(
+            "a breakdown entry needs its dimension", code="invalid_breakdown",
+            fields=[FieldProblem("dimension", "one of " + ", ".join(dimensions))],
+        )  # fmt: skip
+    if dimension not in dimensions:
+        raise InvalidArgument(
+            f"unknown dimension {dimension!r} of {figure}", code="invalid_breakdown",
+            fields=[FieldProblem("dimension", "one of " + ", ".join(dimensions))],
+        )  # fmt: skip
+    if not key:
+        raise InvalidArgument(
+            "a breakdown entry needs its key", code="invalid_breakdown",
+            fields=[FieldProblem("key", f"a {dimension} of the breakdown")],
+        )  # fmt: skip
+    return dimension, key
 
 
 @dataclass(frozen=True)
@@ -87,7 +191,7 @@ def figure_name(name: str) -> str:
     return name
 
 
-def nest(flat: dict[str, dict[str, int | None]]) -> dict[str, object]:
+def nest(flat: Mapping[str, object]) -> dict[str, object]:
     """Dotted figure names as nested objects: {"awards.merit.collective": x} -> {"awards": {"merit":
     {"collective": x}}}, the shape of the HTTP report."""
     out: dict[str, object] = {}

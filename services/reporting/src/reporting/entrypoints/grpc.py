@@ -70,8 +70,27 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
             previous_to_date=_pb_day(report.previous.end),
             district_code=report.district_code,
             figures=[
-                pb.Figure(name=f.name, value=f.value, previous=f.previous, target=f.target)
+                pb.Figure(
+                    name=f.name,
+                    value=f.value,
+                    previous=f.previous,
+                    target=f.target,
+                    kind=pb.FIGURE_KIND_QUANTITY if f.unit else pb.FIGURE_KIND_COUNT,
+                    unit=f.unit or "",
+                )
                 for f in report.figures
+            ],
+            rates=[pb.Rate(name=r.name, value=r.value, previous=r.previous) for r in report.rates],
+            breakdowns=[
+                pb.Breakdown(
+                    figure=b.figure,
+                    dimension=b.dimension,
+                    entries=[
+                        pb.BreakdownEntry(key=e.key, label=e.label, value=e.value, previous=e.previous)
+                        for e in b.entries
+                    ],
+                )
+                for b in report.breakdowns
             ],
         )
 
@@ -87,9 +106,11 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
             size=request.page.page_size,
             token=request.page.page_token,
             principal=current_principal(),
+            dimension=request.dimension,
+            key=request.key,
         )
         return pb.ListFigureRecordsResponse(
-            records=[pb.FigureRecord(id=i, label=label) for i, label in found.records],
+            records=[pb.FigureRecord(id=r.id, label=r.label, quantity=r.quantity) for r in found.records],
             page=common_pb2.PageInfo(next_page_token=found.next_page_token),
         )
 

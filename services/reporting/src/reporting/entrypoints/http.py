@@ -11,16 +11,42 @@ import asyncpg
 from fastapi import APIRouter, Query
 
 from d07.platform.http import Caller
-from reporting.domain.review import nest, parse_day
+from reporting.adapters.review_repository import Record
+from reporting.domain.review import breakdown_name, nest, parse_day
 from reporting.service.awards import award_counts
-from reporting.service.review import FigureValue, figure_records, review_report
+from reporting.service.review import FigureValue, ReviewReport, figure_records, review_report
 from reporting.service.status import projection_status
 
 
-def _figure(f: FigureValue) -> dict[str, int | None]:
-    out: dict[str, int | None] = {"value": f.value, "previous": f.previous}
+def _figure(f: FigureValue) -> dict[str, int | str | None]:
+    out: dict[str, int | str | None] = {"value": f.value, "previous": f.previous}
     if f.target is not None:
         out["target"] = f.target
+    if f.unit is not None:
+        out["unit"] = f.unit  # a quantity (its drill-down lists the contributing records), not a count
+    return out
+
+
+def _report_body(report: ReviewReport) -> dict[str, object]:
+    """Figures, rates and breakdowns under their dotted names, nested: {value, previous, target?, unit?} for a
+    figure, {value, previous} (floats or null) for a rate, {key: {label, value, previous}} for a breakdown."""
+    flat: dict[str, object] = {f.name: _figure(f) for f in report.figures}
+    flat.update({r.name: {"value": r.value, "previous": r.previous} for r in report.rates})
+    flat.update(
+        {
+            breakdown_name(b.figure, b.dimension): {
+                e.key: {"label": e.label, "value": e.value, "previous": e.previous} for e in b.entries
+            }
+            for b in report.breakdowns
+        }
+    )
+    return nest(flat)
+
+
+def _record(r: Record) -> dict[str, object]:
+    out: dict[str, object] = {"id": r.id, "label": r.label}
+    if r.quantity is not None:
+        out["quantity"] = r.quantity
     return out
 
 
@@ -60,7 +86,7 @@ def router(pool: asyncpg.Pool) -> APIRouter:
             "previous_from": report.previous.start.isoformat(),
             "previous_to": report.previous.end.isoformat(),
             "district": report.district_code or None,
-            **nest({f.name: _figure(f) for f in report.figures}),
+            **_report_body(report),
         }
 
     @api.get("/reports/review/records", tags=["reports"])
@@ -72,15 +98,19 @@ def router(pool: asyncpg.Pool) -> APIRouter:
         district: str = "",
         page_size: int | None = None,
         page_token: str = "",
+        dimension: Annotated[str, Query(description="with key: one breakdown entry, e.g. kind")] = "",
+        key: Annotated[str, Query(description="with dimension: the entry's key, e.g. intrusion")] = "",
     ) -> dict[str, Any]:
-        """The records behind one figure (ids with a label), a page at a time."""
+        """The records behind one figure (ids with a label; a quantity's records also with their share), or
+        behind one entry of its breakdown (`dimension` and `key`), a page at a time."""
         found = await figure_records(
             pool, figure=figure, start=parse_day("from", from_), end=parse_day("to", to),
             district_code=district, size=page_size, token=page_token, principal=caller,
+            dimension=dimension, key=key,
         )  # fmt: skip
         return {
             "figure": figure,
-            "records": [{"id": i, "label": label} for i, label in found.records],
+            "records": [_record(r) for r in found.records],
             "next_page_token": found.next_page_token,
         }
 

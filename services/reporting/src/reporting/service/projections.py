@@ -6,6 +6,8 @@ never overwrites a newer one (events of one entity arrive in order, but a replay
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -15,6 +17,7 @@ from d07.assessment.v1 import assessment_pb2
 from d07.awards.v1 import awards_pb2
 from d07.cameras.v1 import cameras_pb2, violation_events_pb2
 from d07.common.v1 import common_pb2
+from d07.platform.events.consumer import InvalidEvent
 from d07.platform.events.envelope import ConsumedEvent
 from d07.registry.v1 import models_pb2, registry_pb2, training_pb2
 
@@ -85,13 +88,103 @@ async def on_camera(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         c.id, c.code, c.unit_id or None, CAMERA_STATUSES.get(c.status, "planned"), c.version, event.id,
         c.name, c.district_code, _day(c.planned_on), _day(c.installed_on), _day(c.decommissioned_on),
     )  # fmt: skip
+    last_seen = _when(c.last_seen_at)
+    if c.status == cameras_pb2.CAMERA_STATUS_DECOMMISSIONED and last_seen is not None:
+        # The cameras service ends a decommissioned camera's online interval at its last sign of life, without
+        # a CameraWentOffline: the same here.
+        await _close_online(conn, c.id, last_seen, event.id)
     await _stream_applied(conn, event)
 
 
-async def on_camera_health(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
-    """Online and offline changes are not in the review report yet: counted as applied, nothing kept
-    (handled, not dead-lettered as an unknown type)."""
+# Camera online intervals. A camera's events alternate (online at a, offline at its last sign of life b >= a,
+# online again later ...) and arrive in that order, but a rebuild beside the live consumer may apply a later
+# part of them before an earlier one (the live consumer after the tables were emptied, the replay from the
+# start). So the handlers do not depend on the order: an offline event whose online event is not there yet
+# leaves a close marker (a zero-length row without `opened_by`) that the online event, when it comes, turns
+# into its interval. A per-camera transaction lock keeps the live consumer and a rebuild from interleaving on
+# one camera.
+
+
+def _camera_lock(camera_id: str) -> int:
+    digest = hashlib.blake2b(f"d07-reporting-camera-online:{camera_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def on_camera_online(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """A camera came online at `at`: an online interval opens there, unless the camera is online at that
+    moment already (an interval open since before, or one that covers it: a replayed event). When the next row
+    after `at` is a close marker, the interval ends there. Keyed by the event times, not the arrival order."""
+    msg = event.message
+    assert isinstance(msg, cameras_pb2.CameraCameOnline)
+    at = _when(msg.at)
+    if at is None:
+        raise InvalidEvent("CameraCameOnline without at")
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _camera_lock(msg.camera_id))
+    online = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM camera_online
+                           WHERE camera_id = $1 AND opened_by IS NOT NULL AND online_from <= $2
+                             AND (online_until IS NULL OR online_until >= $2))""",
+        msg.camera_id, at,
+    )  # fmt: skip
+    if not online:
+        closed = await conn.fetchval(
+            """UPDATE camera_online SET online_from = $2, opened_by = $3
+                WHERE camera_id = $1 AND opened_by IS NULL
+                  AND online_from = (SELECT min(online_from) FROM camera_online
+                                      WHERE camera_id = $1 AND online_from >= $2)
+               RETURNING online_until""",
+            msg.camera_id, at, event.id,
+        )  # fmt: skip
+        if closed is None:
+            await conn.execute(
+                """INSERT INTO camera_online (camera_id, online_from, opened_by) VALUES ($1, $2, $3)
+                   ON CONFLICT (camera_id, online_from) DO NOTHING""",
+                msg.camera_id, at, event.id,
+            )  # fmt: skip
     await _stream_applied(conn, event)
+
+
+async def on_camera_offline(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+    """A camera went offline: its online interval ends at the last sign of life. A camera never seen has no
+    interval to close."""
+    msg = event.message
+    assert isinstance(msg, cameras_pb2.CameraWentOffline)
+    last_seen = _when(msg.last_seen_at)
+    if last_seen is not None:
+        await _close_online(conn, msg.camera_id, last_seen, event.id)
+    await _stream_applied(conn, event)
+
+
+async def _close_online(conn: asyncpg.Connection, camera_id: str, at: datetime, event_id: uuid.UUID) -> None:
+    """End the camera's online interval at `at`: the latest row that began at or before `at`.
+    - An open interval: it ends at `at`.
+    - One that ends at `at`: this close was applied before; nothing to do.
+    - One that ends later: it took a close marker of a later online event whose own online event was not there
+      yet (only a rebuild's split order does that); it ends at `at`, and the later close is a marker again.
+    - None, or one that ended before `at`: the online event of this close is not there yet; a close marker."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _camera_lock(camera_id))
+    latest = await conn.fetchrow(
+        """SELECT online_from, online_until, closed_by FROM camera_online
+            WHERE camera_id = $1 AND online_from <= $2 ORDER BY online_from DESC LIMIT 1""",
+        camera_id, at,
+    )  # fmt: skip
+    if latest is None or (latest["online_until"] is not None and latest["online_until"] < at):
+        marker: tuple[datetime, uuid.UUID] | None = (at, event_id)
+    elif latest["online_until"] is None or latest["online_until"] > at:
+        await conn.execute(
+            """UPDATE camera_online SET online_until = $3, closed_by = $4
+                WHERE camera_id = $1 AND online_from = $2""",
+            camera_id, latest["online_from"], at, event_id,
+        )  # fmt: skip
+        marker = None if latest["online_until"] is None else (latest["online_until"], latest["closed_by"])
+    else:
+        marker = None
+    if marker is not None:
+        await conn.execute(
+            """INSERT INTO camera_online (camera_id, online_from, online_until, closed_by)
+               VALUES ($1, $2, $2, $3) ON CONFLICT (camera_id, online_from) DO NOTHING""",
+            camera_id, *marker,
+        )  # fmt: skip
 
 
 async def on_plan(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
@@ -302,8 +395,8 @@ HANDLERS = {
     "d07.registry.v1.UnitUpdated": on_unit,
     "d07.cameras.v1.CameraRegistered": on_camera,
     "d07.cameras.v1.CameraUpdated": on_camera,
-    "d07.cameras.v1.CameraWentOffline": on_camera_health,
-    "d07.cameras.v1.CameraCameOnline": on_camera_health,
+    "d07.cameras.v1.CameraWentOffline": on_camera_offline,
+    "d07.cameras.v1.CameraCameOnline": on_camera_online,
     "d07.cameras.v1.InstallationPlanSet": on_plan,
     "d07.registry.v1.ModelCreated": on_model,
     "d07.registry.v1.ModelUpdated": on_model,
@@ -361,3 +454,19 @@ TOPICS = [
     TRAINING_TOPIC,
     PLANS_TOPIC,
 ]
+# Every table the projections fill, and nothing else: `python -m reporting rebuild` empties exactly these (and
+# the inbox rows of the consumer) and replays the topics into them.
+READ_MODELS = (
+    "units",
+    "cameras",
+    "camera_online",
+    "installation_plans",
+    "violations",
+    "assessments",
+    "awards",
+    "models",
+    "model_consolidations",
+    "training_classes",
+    "attendances",
+    "stream_status",
+)

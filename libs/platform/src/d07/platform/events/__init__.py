@@ -2,7 +2,7 @@
 
 `outbox.add(conn, ...)` writes an event with the change that causes it; `OutboxRelay` publishes the outbox;
 `ConsumerRunner` applies events exactly once in effect, dead-letters what it cannot handle and retries what
-failed for a passing reason.
+failed for a passing reason; `replay.rebuild` empties read models and replays the topics into them.
 """
 
 from d07.platform.events import outbox
@@ -14,6 +14,8 @@ from d07.platform.events.consumer import (
     Handler,
     Hook,
     InvalidEvent,
+    Replay,
+    ReplayCount,
 )
 from d07.platform.events.envelope import (
     ConsumedEvent,
@@ -40,6 +42,8 @@ __all__ = [
     "Hook",
     "InvalidEvent",
     "OutboxRelay",
+    "Replay",
+    "ReplayCount",
     "UndecodableEvent",
     "cloudevents_decoder",
     "decode_record",

@@ -19,6 +19,7 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08: ConnectionDoesNotExistError, ConnectionFailureError, ...
     asyncpg.OperatorInterventionError,  # class 57: AdminShutdownError, CannotConnectNowError, ...
     asyncpg.TooManyConnectionsError,
+    asyncpg.TransactionRollbackError,  # class 40: a deadlock or a serialization failure: try again
     kafka_errors.KafkaTimeoutError,
     kafka_errors.KafkaConnectionError,
     kafka_errors.NoBrokersAvailable,
