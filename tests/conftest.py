@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -49,22 +50,31 @@ def pg_server_url() -> Iterator[str]:
         shutil.rmtree(datadir.parent, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-async def database_url(pg_server_url: str) -> AsyncIterator[str]:
-    """A throwaway database for this test session, dropped at the end."""
-    name = f"d07_test_{uuid.uuid4().hex[:12]}"
+@asynccontextmanager
+async def throwaway_database(pg_server_url: str, prefix: str = "d07_test") -> AsyncIterator[str]:
+    """A new database on the server, dropped on exit; its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     base, _, _ = pg_server_url.rpartition("/")
-    yield f"{base}/{name}"
-    admin = await asyncpg.connect(pg_server_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield f"{base}/{name}"
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(pg_server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A throwaway database for this test session, dropped at the end."""
+    async with throwaway_database(pg_server_url) as url:
+        yield url
 
 
 def unique(prefix: str = "t") -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import grpc
 import httpx
 import pytest
@@ -28,12 +26,17 @@ from d07.demo import gateway, plan
 from d07.demo.load import Loader, Urls, flat, wait_for_figures
 from d07.platform.devstack.broker import Broker
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from tests.conftest import throwaway_database
 from tests.support.services import Platform, running_platform
 
 PERIOD = ("2014-08-15", "2019-08-29")
 COUNTED = [name for name in plan.ARTICLE]  # every figure of the article is a count of records
 
 pytestmark = pytest.mark.timeout(900)
+
+
+def urls_of(p: Platform) -> Urls:
+    return Urls(*(p[s].url for s in ("registry", "assessment", "cameras", "awards", "reporting")))
 
 
 @dataclass
@@ -54,18 +57,8 @@ def demo_broker() -> Iterator[Broker]:
 
 @pytest.fixture(scope="module")
 async def demo_database(pg_server_url: str) -> AsyncIterator[str]:
-    name = f"d07_demo_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield f"{pg_server_url.rpartition('/')[0]}/{name}"
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with throwaway_database(pg_server_url, "d07_demo") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +66,7 @@ async def demo(
     demo_database: str, demo_broker: Broker, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Demo]:
     with running_platform(demo_database, demo_broker.bootstrap, tmp_path_factory.mktemp("demo")) as p:
-        urls = Urls(*(p[s].url for s in ("registry", "assessment", "cameras", "awards", "reporting")))
+        urls = urls_of(p)
         loader = Loader(urls, p.key_pem)
         try:
             assert await loader.is_empty()
@@ -204,7 +197,7 @@ def test_rebuild_replays_every_stream_and_changes_no_figure(demo: Demo) -> None:
 async def test_the_demo_gateway_keeps_the_healthy_cameras_online_and_now_and_then_detects(demo: Demo) -> None:
     """Runs last: its detection opens one more violation today."""
     p = demo.platform
-    urls = Urls(*(p[s].url for s in ("registry", "assessment", "cameras", "awards", "reporting")))
+    urls = urls_of(p)
     before = await _count(p, "/v1/violations")
     stop = asyncio.Event()
     task = asyncio.create_task(gateway.run(urls, p.key_pem, every=0.5, detection_every=0.0, stop=stop))
@@ -228,7 +221,7 @@ async def test_the_demo_gateway_keeps_the_healthy_cameras_online_and_now_and_the
 
 
 async def _items(p: Platform, path: str) -> list[dict[str, Any]]:
-    urls = Urls(*(p[s].url for s in ("registry", "assessment", "cameras", "awards", "reporting")))
+    urls = urls_of(p)
     loader = Loader(urls, p.key_pem)
     try:
         return await loader.all_items(f"{p['cameras'].url}{path}", "police")
