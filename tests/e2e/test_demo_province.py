@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from d07.common.v1 import common_pb2
 from d07.demo import gateway, plan
@@ -192,6 +193,48 @@ def test_rebuild_replays_every_stream_and_changes_no_figure(demo: Demo) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
         after = (values(http_report(p, *PERIOD)), still(http_report(p, *recent)))
         assert after == before
+
+
+async def _last_offsets(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    """The offset of the last record of every partition of `topics`, read from the broker (no group)."""
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    last: dict[tuple[str, int], int] = {}
+    try:
+        quiet = 0
+        while quiet < 3:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            quiet = 0 if batch else quiet + 1
+            for tp, records in batch.items():
+                last[(tp.topic, tp.partition)] = max(
+                    last.get((tp.topic, tp.partition), -1), records[-1].offset
+                )
+    finally:
+        await consumer.stop()
+    return last
+
+
+async def test_the_projection_status_names_the_last_offset_applied_in_every_partition(demo: Demo) -> None:
+    p = demo.platform
+
+    def status() -> dict[tuple[str, int], int]:
+        r = httpx.get(f"{p['reporting'].url}/v1/projections/status", headers=p.headers("auditor"), timeout=10)
+        assert r.status_code == 200, r.text
+        return {(s["topic"], c["partition"]): c["offset"] for s in r.json()["streams"] for c in s["consumed"]}
+
+    topics = sorted({topic for topic, _ in status()})
+    assert len(topics) == 8  # every stream the report reads
+    before = await _last_offsets(p.bootstrap, topics)
+    deadline = asyncio.get_running_loop().time() + 60
+    while any(status().get(k, -1) < v for k, v in before.items()):
+        assert asyncio.get_running_loop().time() < deadline, "the projections did not catch up"
+        await asyncio.sleep(0.5)
+    after = await _last_offsets(p.bootstrap, topics)
+    seen = status()
+    assert set(seen) <= set(after)
+    assert all(seen[k] <= after[k] for k in seen)
 
 
 async def test_the_demo_gateway_keeps_the_healthy_cameras_online_and_now_and_then_detects(demo: Demo) -> None:

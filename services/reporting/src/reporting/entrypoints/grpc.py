@@ -43,7 +43,11 @@ class ReportingServicer(pb_grpc.ReportingServiceServicer):
         status = await projection_status(self.pool, principal=current_principal())
         streams = []
         for s in status.streams:
-            item = pb.StreamStatus(topic=s.topic, events_applied=s.events_applied)
+            item = pb.StreamStatus(
+                topic=s.topic,
+                events_applied=s.events_applied,
+                consumed=[pb.PartitionOffset(partition=c.partition, offset=c.offset) for c in s.consumed],
+            )
             if s.last_event_at is not None:
                 ts = Timestamp()
                 ts.FromDatetime(s.last_event_at)
