@@ -13,14 +13,14 @@ private Tansu per size: the topic names are fixed, so a shared broker would mix 
 services key them.
 
 1. Projections: the reporting service's own consumer (its ConsumerSpec from `reporting.bootstrap.SPEC`:
-   topics, message classes, HANDLERS, batch size; in a ConsumerRunner as the runtime builds it, in this
-   process) into a fresh schema with the reporting migrations, until every event is applied (counted by the
-   runner's commit hook; afterwards `stream_status` and `inbox` must hold every event). Beside it, the raw
-   ceiling of the same run: a bare aiokafka consumer group over the same eight topics, `getmany()` of up to
-   the runner's batch size, `ce_id` and `ce_type` read from the headers and the protobuf decoded, then into
-   a scratch table (event id, topic, subject, type, payload; no index) either by one `executemany` of a plain
-   INSERT per batch or by one `execute` of that INSERT per event, each batch in one transaction, then the
-   offset commit.
+   topics, message classes, the batch handler `projections.project`, batch size; in a ConsumerRunner as the
+   runtime builds it, in this process) into a fresh schema with the reporting migrations, until every event
+   is applied (counted by the runner's commit hook; afterwards `stream_status` and `inbox` must hold every
+   event). Beside it, the raw ceiling of the same run: a bare aiokafka consumer group over the same eight
+   topics, `getmany()` of up to the runner's batch size, `ce_id` and `ce_type` read from the headers and the
+   protobuf decoded, then into a scratch table (event id, topic, subject, type, payload; no index) either by
+   one `executemany` of a plain INSERT per batch or by one `execute` of that INSERT per event, each batch in
+   one transaction, then the offset commit.
    Rates leave out the first batch (the consumer-group join, held by Tansu for half the session timeout);
    each is run REPEATS times and the median shown; "from start" is the wall time including the join.
 2. GetReviewReport over gRPC against `python -m reporting serve` (its own process, on the projections'
@@ -119,7 +119,7 @@ REGISTRY = message_registry(proj.MESSAGES)
 
 RAW_MANY = "raw: getmany + decode + executemany INSERT a batch + commit"
 RAW_ROWS = "raw: getmany + decode + one INSERT per event, a transaction a batch + commit"
-PROJECTIONS = "reporting projections: ConsumerRunner + HANDLERS (inbox, upserts, stream_status)"
+PROJECTIONS = "reporting projections: ConsumerRunner + batch handler (inbox, one set-based statement)"
 SINK_DDL = """CREATE TABLE sink (event_id uuid NOT NULL, topic text NOT NULL, subject text NOT NULL,
                                  type text NOT NULL, payload bytea NOT NULL)"""
 SINK_INSERT = "INSERT INTO sink VALUES ($1, $2, $3, $4, $5)"
@@ -163,10 +163,10 @@ class Province:
     def emit(self, topic: str, key: str, message: Message, subject: str | None = None) -> None:
         self.events.append(Out(topic, key, key if subject is None else subject, message))
 
-    def count(self, figure: str, district: str) -> None:
-        self.expected[""][figure] += 1
+    def count(self, figure: str, district: str, amount: int = 1) -> None:
+        self.expected[""][figure] += amount
         if district == DISTRICT:
-            self.expected[DISTRICT][figure] += 1
+            self.expected[DISTRICT][figure] += amount
 
 
 def _day(d: date) -> common_pb2.Date:
@@ -344,6 +344,7 @@ def province(size: int) -> Province:
         district = cam.district_code
         if _in_period(opened.astimezone(VN).date()):
             p.count("violations.opened", district)
+            p.count("violations.detections", district, v.detection_count)
             if overdue:
                 p.count("violations.overdue", district)
         if status != violation_events_pb2.VIOLATION_STATUS_NEW and _in_period(closed.astimezone(VN).date()):

@@ -1,6 +1,6 @@
-"""Camera health and violation breakdowns in the review report, end to end: cameras made and fed heartbeats
-and detections through the cameras service's HTTP API; their events reach reporting's projections; the report
-over gRPC and HTTP, and its drill-downs, say exactly that.
+"""Camera health, violation breakdowns and the detections behind the violations in the review report, end to
+end: cameras made and fed heartbeats and detections through the cameras service's HTTP API; their events reach
+reporting's projections; the report over gRPC and HTTP, and its drill-downs, say exactly that.
 
 District 008 in March 1962 (previous period 1962-02-26..03-04) for online time, district 005 around today for
 violations (opened when a detection arrives, so today); no other test makes cameras in either.
@@ -266,6 +266,8 @@ class Today:
     v1: str = ""
     v2: str = ""
     violations: dict[str, set[str]] = field(default_factory=dict)
+    # The detections behind each violation, as the cameras service counts them.
+    detections: dict[str, int] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -284,13 +286,14 @@ async def today(platform: Platform) -> Today:
             {"detection_id": str(uuid.uuid4()), "camera_id": code, "occurred_at": seen, "kind": kind,
              "confidence": 0.95}
             for code, kind in (
-                (v1["code"], "intrusion"), (v1["code"], "fire_smoke"), (v2["code"], "intrusion")
+                (v1["code"], "intrusion"), (v1["code"], "fire_smoke"), (v2["code"], "intrusion"),
+                (v1["code"], "intrusion"),  # joins the first: one violation, two detections
             )
         ]  # fmt: skip
         r = await client.post(
             "/v1/detections:batch", json=detections, headers=platform.headers("camera_gateway")
         )
-        assert (r.status_code, r.json()["stored"]) == (200, 3), r.text
+        assert (r.status_code, r.json()["stored"]) == (200, 4), r.text
         for cid in (t.v1, t.v2):
             r = await client.get(
                 "/v1/violations", params={"camera_id": cid}, headers=platform.headers("police")
@@ -298,10 +301,12 @@ async def today(platform: Platform) -> Today:
             assert r.status_code == 200, r.text
             for v in r.json()["items"]:
                 t.violations.setdefault(v["kind"], set()).add(v["id"])
+                t.detections[v["id"]] = v["detection_count"]
         # The detections were signs of life too: wait until both cameras are offline again.
         for cid in (t.v1, t.v2):
             await until(lambda cid=cid: cams.is_offline(cid), "the camera to go offline")
     assert {k: len(v) for k, v in t.violations.items()} == {"intrusion": 2, "fire_smoke": 1}
+    assert sorted(t.detections.values()) == [1, 1, 2]
     return t
 
 
@@ -322,6 +327,10 @@ async def test_violations_by_kind_and_by_district_with_their_drill_downs(
     assert violations["by_district"] == {"005": {"label": "005", "value": 3, "previous": 0}}
     assert report["cameras"]["online_hours"]["value"] == 2
     assert violations["per_camera_online_hour"] == {"value": 1.5, "previous": None}
+    # The detections behind the three violations: a quantity, and its drill-down the violations with theirs.
+    assert violations["detections"] == {"value": 4, "previous": 0, "unit": "detections"}
+    behind = await records(http, platform, "violations.detections", today.start, today.end, TODAY_DISTRICT)
+    assert {r["id"]: r["quantity"] for r in behind} == today.detections
 
     reply = await stub.GetReviewReport(
         reporting_pb2.GetReviewReportRequest(
@@ -330,6 +339,18 @@ async def test_violations_by_kind_and_by_district_with_their_drill_downs(
         metadata=meta(platform, "chairman_office"),
         timeout=10,
     )
+    detections = next(f for f in reply.figures if f.name == "violations.detections")
+    assert (detections.value, detections.previous, detections.unit) == (4, 0, "detections")
+    assert detections.kind == reporting_pb2.FIGURE_KIND_QUANTITY
+    behind_over_grpc = await stub.ListFigureRecords(
+        reporting_pb2.ListFigureRecordsRequest(
+            figure="violations.detections", from_date=d(today.start), to_date=d(today.end),
+            district_code=TODAY_DISTRICT,
+        ),
+        metadata=meta(platform, "police"),
+        timeout=10,
+    )  # fmt: skip
+    assert {r.id: r.quantity for r in behind_over_grpc.records} == today.detections
     split = {(b.figure, b.dimension): b for b in reply.breakdowns}
     assert list(split) == [("violations.opened", "kind"), ("violations.opened", "district")]
     by_kind = [(e.key, e.label, e.value, e.previous) for e in split[("violations.opened", "kind")].entries]

@@ -1,8 +1,8 @@
-"""Camera online time in the review report, on the real PostgreSQL: the projection handlers applied to the
-cameras' real event messages (in order, replayed, and split the way a rebuild beside the live consumer splits
-them) into a schema of its own, then the report's figures and rates read by the service. Precise times, no
-broker: the rules of clipping, installation and the moment of `cameras.online`;
-test_camera_health_report.py drives the same through the cameras service's heartbeats.
+"""Camera online time in the review report, on the real PostgreSQL: the projections' batch handler applied to
+the cameras' real event messages (in order, replayed, and split the way a rebuild beside the live consumer
+splits them; an event a batch, and many a batch) into a schema of its own, then the report's figures and rates
+read by the service. Precise times, no broker: the rules of clipping, installation and the moment of
+`cameras.online`; test_camera_health_report.py drives the same through the cameras service's heartbeats.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from d07.platform.db import create_pool, migrate
 from d07.platform.events.envelope import ConsumedEvent, type_name
 from d07.platform.runtime import migrations
 from reporting.bootstrap import SPEC
-from reporting.service.projections import CAMERAS_TOPIC, HANDLERS
+from reporting.service.projections import CAMERAS_TOPIC, project
 from reporting.service.review import ReviewReport, figure_records, review_report
 from tests.conftest import unique
 
@@ -121,12 +121,13 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         await p.close()
 
 
-async def apply(pool: asyncpg.Pool, events: Sequence[ConsumedEvent]) -> None:
-    """Each event through its handler in its own transaction (no inbox: the handlers' own guards only)."""
+async def apply(pool: asyncpg.Pool, events: Sequence[ConsumedEvent], batch: int = 1) -> None:
+    """The events through the batch handler, `batch` of them a transaction (no inbox: the projections' own
+    guards only)."""
     async with pool.acquire() as conn:
-        for e in events:
+        for start in range(0, len(events), batch):
             async with conn.transaction():
-                await HANDLERS[e.type](conn, e)
+                await project(conn, events[start : start + batch])
 
 
 def in_order(cams: Sequence[Cam]) -> list[ConsumedEvent]:
@@ -216,12 +217,13 @@ async def test_a_later_part_applied_before_an_earlier_one_gives_the_same_interva
     for cam in cams:
         for k in range(1, len(cam.events)):
             for again in (False, True):
-                await pool.execute("TRUNCATE camera_online, cameras, stream_status")
-                others = [e for c in cams if c is not cam for e in c.events]
-                await apply(pool, others)
-                await apply(pool, cam.events[k:])
-                await apply(pool, cam.events[:k] + (cam.events[k:] if again else []))
-                assert await intervals(pool) == expected, (cam.code, k, again)
+                for batch in (1, 100):  # an event a transaction, or each part in one batch
+                    await pool.execute("TRUNCATE camera_online, cameras, stream_status")
+                    others = [e for c in cams if c is not cam for e in c.events]
+                    await apply(pool, others, batch)
+                    await apply(pool, cam.events[k:], batch)
+                    await apply(pool, cam.events[:k] + (cam.events[k:] if again else []), batch)
+                    assert await intervals(pool) == expected, (cam.code, k, again, batch)
     assert (await report(pool, *P)).figures == expected_report
 
 

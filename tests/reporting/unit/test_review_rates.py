@@ -21,12 +21,14 @@ from reporting.domain.review import (
 )
 
 
-def test_online_hours_is_the_only_quantity_and_every_other_figure_is_a_count() -> None:
-    assert dict(QUANTITIES) == {"cameras.online_hours": "hours"}
+def test_online_hours_and_detections_are_the_quantities_and_every_other_figure_is_a_count() -> None:
+    assert dict(QUANTITIES) == {"cameras.online_hours": "hours", "violations.detections": "detections"}
     counts = [f for f in FIGURES if not is_quantity(f)]
     assert "cameras.online" in counts
     assert "violations.opened" in counts
-    assert len(counts) == len(FIGURES) - 1
+    assert len(counts) == len(FIGURES) - 2
+    # The detections stand right after the violations they are behind.
+    assert FIGURES.index("violations.detections") == FIGURES.index("violations.opened") + 1
     # Only counts are split: a breakdown's entries add up to a number of records.
     assert all(not is_quantity(figure) for figure, _ in BREAKDOWNS)
 

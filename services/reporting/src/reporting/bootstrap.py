@@ -26,7 +26,7 @@ SPEC = ServiceSpec(
             name="projections",
             topics=projections.TOPICS,
             messages=projections.MESSAGES,
-            handlers=projections.HANDLERS,
+            batch_handler=projections.project,
         )
     ],
 )

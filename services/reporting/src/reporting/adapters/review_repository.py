@@ -1,6 +1,6 @@
 """SQL of the review report. Every figure is one query of the records behind it (id, label); the report counts
-those rows (a quantity sums their `seconds` instead) and the drill-down pages through them, so a figure and
-its drill-down cannot disagree.
+those rows (a quantity sums its records' amounts instead: seconds online, detections) and the drill-down pages
+through them, so a figure and its drill-down cannot disagree.
 
 The parameters of every statement are the same five, named once in the CTE `p`: the first and last day, the
 district ('' for the province) and the first and last calendar year (assessment rounds). From them `p` also
@@ -61,6 +61,16 @@ _VIOLATIONS = f"""SELECT v.violation_id::text AS id,
   FROM violations v CROSS JOIN p LEFT JOIN cameras c ON c.camera_id = v.camera_id
  WHERE (p.d IS NULL OR c.district_code = p.d)"""
 _OPENED_IN = f"(v.opened_at AT TIME ZONE {VN})::date BETWEEN p.f AND p.t"
+# The violations opened in the period that rest on detections, each with their number (a quantity: the figure
+# is their sum, the drill-down lists the violations with their detection counts). The count is the one of the
+# violation's latest event: the cameras service announces a joining detection at most once a minute, and
+# every change of handling carries the count of that moment.
+_DETECTIONS = f"""SELECT v.violation_id::text AS id,
+       concat_ws(' ', v.kind, coalesce(c.code, v.camera_id::text), '—', v.detection_count, 'lần phát hiện')
+           AS label,
+       v.detection_count AS detections
+  FROM violations v CROSS JOIN p LEFT JOIN cameras c ON c.camera_id = v.camera_id
+ WHERE (p.d IS NULL OR c.district_code = p.d) AND v.detection_count > 0 AND {_OPENED_IN}"""
 _CLOSED_IN = f"(v.closed_at AT TIME ZONE {VN})::date BETWEEN p.f AND p.t"
 
 _CAMERAS = """SELECT c.camera_id::text AS id, concat_ws(' ', c.code, c.name) AS label
@@ -130,15 +140,24 @@ RECORDS: dict[str, str] = {
     "cameras.online": _CAMERAS + _ONLINE_AT,
     "cameras.online_hours": _ONLINE_TIME,
     "violations.opened": _VIOLATIONS + f" AND {_OPENED_IN}",
+    "violations.detections": _DETECTIONS,
     "violations.resolved": _VIOLATIONS + f" AND v.status = 'resolved' AND {_CLOSED_IN}",
     "violations.dismissed": _VIOLATIONS + f" AND v.status = 'dismissed' AND {_CLOSED_IN}",
     "violations.overdue": _VIOLATIONS + f" AND v.overdue AND {_OPENED_IN}",
     **{f"awards.{f}.{k}": _awards(f, k) for f in AWARD_FORMS for k in RECIPIENT_KINDS},
 }
 assert set(RECORDS) == set(FIGURES), "every figure needs its records query"
-# A quantity's value from its records (which have a `seconds` column); every other figure counts its rows.
-AGGREGATES: dict[str, str] = {"cameras.online_hours": "floor(coalesce(sum(s.seconds), 0) / 3600)"}
-assert set(AGGREGATES) == set(QUANTITIES), "every quantity needs its aggregate"
+# A quantity's value from its records, and each record's share in the quantity's unit; every other figure
+# counts its rows.
+AGGREGATES: dict[str, str] = {
+    "cameras.online_hours": "floor(coalesce(sum(s.seconds), 0) / 3600)",
+    "violations.detections": "coalesce(sum(s.detections), 0)",
+}
+SHARES: dict[str, str] = {
+    "cameras.online_hours": "s.seconds / 3600.0",
+    "violations.detections": "s.detections::float8",
+}
+assert set(AGGREGATES) == set(SHARES) == set(QUANTITIES), "every quantity needs its aggregate and its share"
 # The column of a figure's records that is the key of a breakdown.
 BREAKDOWN_KEYS: dict[tuple[str, str], str] = {
     ("violations.opened", "kind"): "kind",
@@ -214,7 +233,7 @@ async def target(conn: Conn, *, period: Period, district: str) -> int | None:
 class Record:
     id: str
     label: str
-    # A quantity figure's share of this record, in its unit (hours); None for a count.
+    # A quantity figure's share of this record, in its unit (hours, detections); None for a count.
     quantity: float | None = None
 
 
@@ -230,7 +249,7 @@ async def records(
 ) -> list[Record]:
     """One page of the records behind a figure, by id, after the id `after` (None: from the first); with
     `entry` (dimension, key), only the records of that entry of the figure's breakdown."""
-    share = "s.seconds / 3600.0" if figure in QUANTITIES else "NULL::float8"
+    share = SHARES.get(figure, "NULL::float8")
     only = f" AND s.{BREAKDOWN_KEYS[(figure, entry[0])]} = $8" if entry is not None else ""
     args: list[Any] = [*_args(period, district), after, limit]
     if entry is not None:

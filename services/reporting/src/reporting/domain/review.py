@@ -6,9 +6,10 @@ round: a round counts in a period when its year is one of the period's calendar 
 adjacent periods that share a calendar year both count that year's rounds.
 
 A figure is a count (the number of records behind it: its drill-down returns exactly that many records) or a
-quantity (a sum over records in a unit, such as whole hours of camera online time: its drill-down returns the
-records that contribute, each with its share). Rates are ratios of figures or quantities, absent (None) when
-their denominator is zero. A breakdown splits a count figure by one dimension; its entries add up to it.
+quantity (a sum over records in a unit, such as whole hours of camera online time or the detections behind the
+violations opened: its drill-down returns the records that contribute, each with its share). Rates are ratios
+of figures or quantities, absent (None) when their denominator is zero. A breakdown splits a count figure by
+one dimension; its entries add up to it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ FIGURES: tuple[str, ...] = (
     "cameras.online",
     "cameras.online_hours",
     "violations.opened",
+    "violations.detections",
     "violations.resolved",
     "violations.dismissed",
     "violations.overdue",
@@ -44,7 +46,7 @@ FIGURES: tuple[str, ...] = (
 # Figures that stand beside a target (the installation plan's number of cameras).
 TARGETED = frozenset({"cameras.planned", "cameras.installed"})
 # The quantities among the figures, with their unit; every other figure is a count of records.
-QUANTITIES: Mapping[str, str] = {"cameras.online_hours": "hours"}
+QUANTITIES: Mapping[str, str] = {"cameras.online_hours": "hours", "violations.detections": "detections"}
 assert set(QUANTITIES) <= set(FIGURES)
 # The ratios of the report, in the order they are shown (dotted names are JSON paths, as for figures).
 RATES: tuple[str, ...] = ("cameras.uptime", "violations.per_camera_online_hour")
