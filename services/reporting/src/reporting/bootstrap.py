@@ -9,6 +9,7 @@ from reporting.config import ReportingSettings
 from reporting.entrypoints import grpc as grpc_door
 from reporting.entrypoints import http as http_door
 from reporting.service import projections
+from reporting.service.status import PROJECTIONS
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -23,7 +24,7 @@ SPEC = ServiceSpec(
     read_models=projections.READ_MODELS,
     consumers=lambda deps: [
         ConsumerSpec(
-            name="projections",
+            name=PROJECTIONS,
             topics=projections.TOPICS,
             messages=projections.MESSAGES,
             batch_handler=projections.project,
