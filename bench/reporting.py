@@ -1,16 +1,23 @@
 """The review report and the projections behind it, for the demo province and one ten times larger,
 measured beside the raw building blocks in the same run.
 
-The province is synthesised here as the other services' events (no generator, no other service runs): at size
-1, for the period 2014-08-15..2019-08-29, 346 units in 8 districts (001..008), 1.730 finalised assessments (5
-rounds, 2014..2018, 1.454 passed), 61 movement models (12 in units, 49 in communities), 26 training classes
-with 1.502 attendances (of 1.700 guards), 3.200 cameras (planned 2018-2019, 2.400 installed 2020-2025) and
-their installation plan, 300 violations (2026) and 42 awards; size k has k times as many of each (the
-districts stay 8, so one district holds an eighth of everything). The events are the real protobuf
-messages, written with the platform's outbox (`outbox.add_many` / `outbox.add`, CloudEvents headers by
-`make_headers`) and published by its `OutboxRelay` onto the real topics of a broker of their own (a fresh
-private Tansu per size: the topic names are fixed, so a shared broker would mix sizes), keyed as the
-services key them.
+The province is the demo province's own plan (`d07.demo.plan.generate(districts, seed=2019, size=k)` on the
+registry's divisions, services/registry/data/divisions.json), converted into the events the other services
+publish (no other service runs). At size 1, for the period 2014-08-15..2019-08-29: 370 units (346 in scope,
+in 8 districts 001..008), 1.730 finalised assessments (rounds 2014..2018, 1.454 passed: passed or failed by
+the plan's `Assessment.passed`), 70 models (61 formed in the period, 12 of them in units), 29 classes with
+1.652 enrolments (26 classes and 1.502 attendances in the period), 3.200 cameras (planned 10-2018..08-2019,
+75 % installed 2020-2025) and their installation plan, 300 violations and 42 awards (the decided nominations
+of the 2019 round; one voted down per quota makes no AwardDecided): 7.394 events. Size k is the plan at size
+k (k times each figure; the districts stay 8). Every record's id is uuid5 of its kind and its plan key or
+code, the same in every run. The violations are one per (camera, kind) of the plan's detections, opened today
+(each detection `minutes_ago` before the run, squeezed into the part of today that has passed), status by
+the police's handling (resolve, dismiss, start, acknowledge, none: resolved, dismissed, in_progress,
+acknowledged, new), detection_count the detections of that pair; no camera comes online and no model is
+consolidated in these events. The events are the real protobuf messages, written with the platform's outbox
+(`outbox.add_many` / `outbox.add`, CloudEvents headers by `make_headers`) and published by its `OutboxRelay`
+onto the real topics of a broker of their own (a fresh private Tansu per size: the topic names are fixed, so a
+shared broker would mix sizes), keyed as the services key them.
 
 1. Projections: the reporting service's own consumer (its ConsumerSpec from `reporting.bootstrap.SPEC`:
    topics, message classes, the batch handler `projections.project`, batch size; in a ConsumerRunner as the
@@ -31,7 +38,8 @@ services key them.
    over asyncpg, and the service's `review_report()` called in this process (every statement of the report,
    no gRPC, no token). WARM_UP calls of each, then CALLS rounds in which each takes its turn, one call at a
    time, so a passing load on the machine falls on all of them alike. The first report of each scope is
-   checked figure by figure against what was synthesised.
+   checked figure by figure against the plan: the article's figures by `plan.figures` (of the province, or
+   of its part in the district), the others counted from the plan by the report's rules.
 At the largest size the time of each figure's query alone is printed (where the COUNTS time goes).
 
 D07_BENCH_REPORTING_SIZES (default "1,10") and D07_BENCH_REPORTING_REPEATS (3) change the run; the database
@@ -41,8 +49,8 @@ is bench.common's (D07_BENCH_DATABASE_URL or a private one), the broker never a 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -51,7 +59,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -72,6 +80,7 @@ from d07.assessment.v1 import assessment_pb2
 from d07.awards.v1 import awards_pb2
 from d07.cameras.v1 import cameras_pb2, violation_events_pb2
 from d07.common.v1 import common_pb2
+from d07.demo import plan
 from d07.platform.auth import POLICE, Principal, ensure_dev_keys, issue_token
 from d07.platform.db import all_migrations, create_pool, migrate
 from d07.platform.devstack.broker import Broker
@@ -97,20 +106,27 @@ SESSION_TIMEOUT_MS = 6000  # as the tests run the services: Tansu holds each gro
 GOAL_P99_MS = 200.0
 GOAL_RATIO = 0.40
 
-FROM, TO = date(2014, 8, 15), date(2019, 8, 29)
-DISTRICTS = tuple(f"{i:03d}" for i in range(1, 9))
+FROM, TO = plan.PERIOD  # 2014-08-15 .. 2019-08-29
 DISTRICT = "003"
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
-# The demo province at size 1.
-UNITS = 346
-ROUND_YEARS = tuple(range(2014, 2019))
-PASSED = 1454
-UNIT_MODELS, COMMUNITY_MODELS = 12, 49
-CLASSES, ATTENDANCES, GUARDS = 26, 1502, 1700
-CAMERAS, INSTALLED = 3200, 2400
-VIOLATIONS = 300
-AWARDS = 42
+# The demo province (d07.demo.plan) on the registry's divisions, seed 2019.
+SEED = 2019
+DIVISIONS = ROOT / "services" / "registry" / "data" / "divisions.json"
+ID_NAMESPACE = uuid.UUID("5d2c6f0e-6a1b-4d07-9b7e-7265706f7274")  # the bench's records: uuid5(kind:key)
+UNIT_KIND = {"agency": registry_pb2.UNIT_KIND_AGENCY, "enterprise": registry_pb2.UNIT_KIND_ENTERPRISE,
+             "school": registry_pb2.UNIT_KIND_SCHOOL}  # fmt: skip
+MODEL_FORMATION = {"built": models_pb2.MODEL_FORMATION_BUILT,
+                   "consolidated": models_pb2.MODEL_FORMATION_CONSOLIDATED}  # fmt: skip
+HANDLING_STATUS = {
+    "resolve": violation_events_pb2.VIOLATION_STATUS_RESOLVED,
+    "dismiss": violation_events_pb2.VIOLATION_STATUS_DISMISSED,
+    "start": violation_events_pb2.VIOLATION_STATUS_IN_PROGRESS,
+    "acknowledge": violation_events_pb2.VIOLATION_STATUS_ACKNOWLEDGED,
+    "none": violation_events_pb2.VIOLATION_STATUS_NEW,
+}
+REACT_WITHIN = timedelta(hours=2)
+ISSUERS = {"merit": "UBND tỉnh", "commendation": "Công an tỉnh"}
 
 SOURCES = {"registry": "/d07/registry", "cameras": "/d07/cameras", "assessment": "/d07/assessment",
            "awards": "/d07/awards"}  # fmt: skip
@@ -123,22 +139,6 @@ PROJECTIONS = "reporting projections: ConsumerRunner + batch handler (inbox, one
 SINK_DDL = """CREATE TABLE sink (event_id uuid NOT NULL, topic text NOT NULL, subject text NOT NULL,
                                  type text NOT NULL, payload bytea NOT NULL)"""
 SINK_INSERT = "INSERT INTO sink VALUES ($1, $2, $3, $4, $5)"
-
-UNIT_KIND_CYCLE = (
-    registry_pb2.UNIT_KIND_AGENCY,
-    registry_pb2.UNIT_KIND_ENTERPRISE,
-    registry_pb2.UNIT_KIND_SCHOOL,
-)
-UNIT_NAMES = {
-    1: ("UBND xã", "Chi cục Thuế huyện", "Kho bạc Nhà nước huyện", "Bệnh viện Đa khoa huyện"),
-    2: ("Công ty TNHH May mặc", "Công ty Cổ phần Thủy sản", "Nhà máy Gạch Tuynel", "Công ty Điện lực"),
-    3: ("Trường THPT", "Trường THCS", "Trường Tiểu học", "Trường Mầm non"),
-}
-PLACES = ("Hùng Vương", "Lê Quý Đôn", "Chu Văn An", "Nguyễn Trãi", "Trần Phú", "Võ Thị Sáu", "Đống Đa")
-FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ")
-GIVEN = ("Văn Hùng", "Thị Lan", "Minh Tuấn", "Thị Hoa", "Quốc Bảo", "Đức Thắng", "Thị Hằng", "Văn Đức")
-KINDS = ("intrusion", "loitering", "fire_smoke", "crowd", "vandalism", "traffic", "other")
-
 
 # --- the province as events ----------------------------------------------------------------------------
 
@@ -153,20 +153,31 @@ class Out:
     message: Message
 
 
+@dataclass(frozen=True)
+class Violation:
+    """A violation the plan's detections open today: one per (camera, kind), its times and handling."""
+
+    camera: plan.Camera
+    kind: str
+    detections: tuple[plan.Detection, ...]
+    status: violation_events_pb2.ViolationStatus
+    opened_at: datetime
+    last_seen_at: datetime
+    closed_at: datetime | None
+    overdue_at: datetime | None
+
+
 @dataclass
 class Province:
     size: int
+    demo: plan.Province
+    violations: list[Violation]
     events: list[Out] = field(default_factory=list)
-    # What the report of FROM..TO must say: the province ("") and DISTRICT.
-    expected: dict[str, Counter[str]] = field(default_factory=lambda: {"": Counter(), DISTRICT: Counter()})
+    # What the report of FROM..TO must say: the province ("") and DISTRICT, computed from the plan.
+    expected: dict[str, Counter[str]] = field(default_factory=dict)
 
     def emit(self, topic: str, key: str, message: Message, subject: str | None = None) -> None:
         self.events.append(Out(topic, key, key if subject is None else subject, message))
-
-    def count(self, figure: str, district: str, amount: int = 1) -> None:
-        self.expected[""][figure] += amount
-        if district == DISTRICT:
-            self.expected[DISTRICT][figure] += amount
 
 
 def _day(d: date) -> common_pb2.Date:
@@ -183,191 +194,241 @@ def _in_period(d: date) -> bool:
     return FROM <= d <= TO
 
 
-def province(size: int) -> Province:
-    """The events of a province of `size` times the demo province, and the figures its report must show."""
-    rng = random.Random(20140815 + size)
-    p = Province(size)
+def record_id(kind: str, key: str) -> str:
+    """A record's id, the same in every run: uuid5 of its kind and its key or code in the plan."""
+    return str(uuid.uuid5(ID_NAMESPACE, f"{kind}:{key}"))
 
-    def new_id() -> str:
-        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
-    def between(first: date, last: date) -> date:
-        return first + timedelta(days=rng.randrange((last - first).days + 1))
+def demo_plan(size: int) -> plan.Province:
+    """The demo province's plan at `size` (seed 2019), on the registry's districts."""
+    divisions = json.loads(DIVISIONS.read_text(encoding="utf-8"))["districts"]
+    return plan.generate(plan.districts_from(divisions), seed=SEED, size=size)
 
-    def person() -> str:
-        return f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}"
 
-    units: list[registry_pb2.Unit] = []
-    for i in range(UNITS * size):
-        kind = UNIT_KIND_CYCLE[i % 3]
-        district = DISTRICTS[i % len(DISTRICTS)]
+def violations_of(p: plan.Province, now: datetime) -> list[Violation]:
+    """One violation per (camera, kind) of the plan's detections, opened today: each detection `minutes_ago`
+    before `now`, squeezed into the part of today (Vietnam time) that has passed when that is shorter than the
+    plan's ten hours. Status by the police's handling; a closed one closes ten minutes after its last
+    detection (never after now); one still open past its react-by time is overdue."""
+    today = datetime.combine(now.astimezone(VN).date(), datetime.min.time(), VN)
+    longest = max((d.minutes_ago for d in p.detections), default=0) + 1
+    squeeze = min(1.0, (now - today).total_seconds() / 60 / longest)
+    cameras = {c.code: c for c in p.cameras}
+    grouped: dict[tuple[str, str], list[plan.Detection]] = {}
+    for d in p.detections:
+        grouped.setdefault((d.camera_code, d.kind), []).append(d)
+    out = []
+    for (code, kind), found in grouped.items():
+        seen = [now - timedelta(minutes=d.minutes_ago * squeeze) for d in found]
+        opened, last = min(seen), max(seen)
+        status = HANDLING_STATUS[found[0].handling]
+        closing = status in (violation_events_pb2.VIOLATION_STATUS_RESOLVED,
+                             violation_events_pb2.VIOLATION_STATUS_DISMISSED)  # fmt: skip
+        closed = min(now, last + timedelta(minutes=10)) if closing else None
+        react_by = opened + REACT_WITHIN
+        overdue = react_by if not closing and react_by <= now else None
+        out.append(Violation(cameras[code], kind, tuple(found), status, opened, last, closed, overdue))
+    return out
+
+
+def province(size: int, now: datetime | None = None) -> Province:
+    """The demo province's plan at `size` as the other services' events, and the figures its report must
+    show for FROM..TO, province-wide and in DISTRICT."""
+    demo = demo_plan(size)
+    now = datetime.now(UTC) if now is None else now
+    p = Province(size, demo, violations_of(demo, now))
+    units = {u.code: u for u in demo.units}
+    unit_ids = {u.code: record_id("unit", u.code) for u in demo.units}
+    district_of_commune = {c.code: d.code for d in demo.districts for c in d.communes}
+
+    for u in demo.units:
         unit = registry_pb2.Unit(
-            id=new_id(), code=f"DV-{i + 1:05d}", kind=kind, district_code=district,
-            name=f"{rng.choice(UNIT_NAMES[kind])} {rng.choice(PLACES)} số {i + 1}",
-            commune_code=f"{district}{rng.randrange(1, 13):02d}", status=registry_pb2.UNIT_STATUS_ACTIVE,
-            address=f"Số {i + 1} đường Trần Hưng Đạo", version=1,
+            id=unit_ids[u.code], code=u.code, name=u.name, kind=UNIT_KIND[u.kind],
+            district_code=u.district_code, commune_code=u.commune_code,
+            status=registry_pb2.UNIT_STATUS_ACTIVE, address=u.address,
+            sub_kind=u.sub_kind, staff_count=u.staff_count, in_scope=u.in_scope, version=1,
             created_at=_ts(datetime(2014, 1, 6, tzinfo=VN)),
         )  # fmt: skip
-        units.append(unit)
         p.emit(proj.UNITS_TOPIC, unit.id, registry_pb2.UnitCreated(unit=unit, actor=ACTOR))
 
-    passed = set(rng.sample(range(len(units) * len(ROUND_YEARS)), PASSED * size))
-    for r, year in enumerate(ROUND_YEARS):
-        round_id = new_id()
-        for j, unit in enumerate(units):
-            ok = r * len(units) + j in passed
-            result = (
-                assessment_pb2.ASSESSMENT_RESULT_PASSED if ok else assessment_pb2.ASSESSMENT_RESULT_FAILED
-            )
-            a = assessment_pb2.Assessment(
-                id=new_id(), round_id=round_id, unit_id=unit.id, unit_code=unit.code, unit_name=unit.name,
-                year=year, unit_kind=proj.UNIT_KINDS[unit.kind], district_code=unit.district_code,
-                criteria_set_code="TT124-2021", criteria_set_version=1,
-                status=assessment_pb2.ASSESSMENT_STATUS_FINALISED,
-                result=result,
-                score=100.0 if ok else 87.5, unmet_criteria=[] if ok else ["TC2"], revision=1, version=4,
-                finalised_at=_ts(datetime(year, 12, 15, 9, tzinfo=VN)), finalised_by="bench-police",
-            )  # fmt: skip
-            # The assessment service keys its events by unit id, the subject is the assessment.
-            message = assessment_pb2.AssessmentFinalised(assessment=a, actor=ACTOR)
-            p.emit(proj.ASSESSMENTS_TOPIC, unit.id, message, subject=a.id)
-            if FROM.year <= year <= TO.year:
-                p.count("assessments.total", unit.district_code)
-                if ok:
-                    p.count("assessments.passed", unit.district_code)
+    rounds = {year: record_id("round", str(year)) for year in sorted({a.year for a in demo.assessments})}
+    for a in demo.assessments:
+        u = units[a.unit_code]
+        result = (
+            assessment_pb2.ASSESSMENT_RESULT_PASSED if a.passed else assessment_pb2.ASSESSMENT_RESULT_FAILED
+        )
+        assessment = assessment_pb2.Assessment(
+            id=record_id("assessment", f"{a.unit_code}/{a.year}"), round_id=rounds[a.year],
+            unit_id=unit_ids[u.code], unit_code=u.code, unit_name=u.name, year=a.year, unit_kind=u.kind,
+            district_code=u.district_code, criteria_set_code="TT124-2021", criteria_set_version=1,
+            status=assessment_pb2.ASSESSMENT_STATUS_FINALISED, result=result,
+            score=100.0 - 12.5 * len(a.unmet), unmet_criteria=list(a.unmet), revision=1, version=4,
+            finalised_at=_ts(datetime(a.year, 12, 15, 9, tzinfo=VN)), finalised_by="bench-police",
+        )  # fmt: skip
+        # The assessment service keys its events by unit id, the subject is the assessment.
+        message = assessment_pb2.AssessmentFinalised(assessment=assessment, actor=ACTOR)
+        p.emit(proj.ASSESSMENTS_TOPIC, assessment.unit_id, message, subject=assessment.id)
 
-    for i in range((UNIT_MODELS + COMMUNITY_MODELS) * size):
-        formed = between(FROM, TO)
+    # A model has no code in the plan: its place in the plan's list and its name are its key.
+    for i, m in enumerate(demo.models):
         model = models_pb2.Model(
-            id=new_id(), kind="to_tu_quan", kind_label="Tổ tự quản về an ninh trật tự",
-            formation=models_pb2.MODEL_FORMATION_BUILT, formed_on=_day(formed),
-            status=models_pb2.MODEL_STATUS_EFFECTIVE, version=1,
+            id=record_id("model", f"{i}/{m.name}"), name=m.name, kind=m.kind, kind_label=m.name,
+            formation=MODEL_FORMATION[m.formation], formed_on=_day(m.formed_on),
+            status=models_pb2.MODEL_STATUS_EFFECTIVE, description=m.description, version=1,
         )  # fmt: skip
-        if i < UNIT_MODELS * size:
-            owner = rng.choice(units)
-            model.unit.unit_id = owner.id
+        if m.unit_code is not None:
+            owner = units[m.unit_code]
+            model.unit.unit_id = unit_ids[owner.code]
             model.host_name, model.district_code = owner.name, owner.district_code
-            model.name = f"Mô hình “Cơ quan an toàn về an ninh trật tự” {owner.name}"
         else:
-            model.district_code = rng.choice(DISTRICTS)
-            model.community.commune_code = f"{model.district_code}{rng.randrange(1, 13):02d}"
-            model.community.residential_area = f"Tổ dân phố số {rng.randrange(1, 20)}"
-            model.host_name = model.community.residential_area
-            model.name = f"Mô hình “Camera an ninh” {model.host_name}, xã {model.community.commune_code}"
+            assert m.commune_code is not None
+            model.community.commune_code = m.commune_code
+            model.community.residential_area = m.residential_area
+            model.host_name = m.residential_area
+            model.district_code = district_of_commune[m.commune_code]
         p.emit(proj.MODELS_TOPIC, model.id, models_pb2.ModelCreated(model=model, actor=ACTOR))
-        if _in_period(formed):
-            p.count("models.total", model.district_code)
-            host_type = "in_units" if i < UNIT_MODELS * size else "in_communities"
-            p.count(f"models.{host_type}", model.district_code)
 
-    classes: list[training_pb2.TrainingClass] = []
-    for i in range(CLASSES * size):
-        starts = between(FROM, TO - timedelta(days=4))
-        title = f"Lớp bồi dưỡng nghiệp vụ bảo vệ cơ quan, doanh nghiệp năm {starts.year} (lớp {i + 1})"
-        c = training_pb2.TrainingClass(
-            id=new_id(), title=title,
-            organiser="Phòng Cảnh sát quản lý hành chính về trật tự xã hội - Công an tỉnh",
-            starts_on=_day(starts), ends_on=_day(starts + timedelta(days=4)), place="Hội trường Công an tỉnh",
-            capacity=80, district_code=DISTRICTS[i % len(DISTRICTS)], status=training_pb2.CLASS_STATUS_HELD,
-            version=2,
+    guards = {g.key: g for g in demo.guards}
+    today = now.astimezone(VN).date()
+    for c in demo.classes:
+        held = c.ends_on < today
+        training_class = training_pb2.TrainingClass(
+            id=record_id("class", c.key), title=c.title, organiser=c.organiser, starts_on=_day(c.starts_on),
+            ends_on=_day(c.ends_on), place=c.place, capacity=c.capacity, district_code=c.district_code,
+            status=training_pb2.CLASS_STATUS_HELD if held else training_pb2.CLASS_STATUS_SCHEDULED,
+            enrolled=len(c.enrolments), version=2 if held else 1,
         )  # fmt: skip
-        classes.append(c)
-        p.emit(proj.TRAINING_TOPIC, c.id, training_pb2.ClassScheduled(training_class=c, actor=ACTOR))
-        p.count("training.classes", c.district_code)
-    guards = [(new_id(), person(), rng.choice(units).id) for _ in range(GUARDS * size)]
-    rng.shuffle(guards)
-    for j in range(ATTENDANCES * size):
-        c = classes[j % len(classes)]
-        guard_id, name, unit_id = guards[j]
-        att = training_pb2.Attendance(
-            id=new_id(), class_id=c.id, guard_id=guard_id, unit_id=unit_id, guard_full_name=name,
-            outcome=training_pb2.ATTENDANCE_OUTCOME_COMPLETED, result="Đạt loại khá", version=2,
-        )  # fmt: skip
-        # The registry keys attendances by class id (one class's events in order).
-        p.emit(proj.TRAINING_TOPIC, c.id, training_pb2.AttendanceEnrolled(attendance=att, actor=ACTOR))
-        p.count("training.attendances", c.district_code)
+        p.emit(
+            proj.TRAINING_TOPIC,
+            training_class.id,
+            training_pb2.ClassScheduled(training_class=training_class, actor=ACTOR),
+        )
+        for e in c.enrolments:
+            g = guards[e.guard_key]
+            outcome = (training_pb2.ATTENDANCE_OUTCOME_COMPLETED if e.completed
+                       else training_pb2.ATTENDANCE_OUTCOME_NOT_COMPLETED)  # fmt: skip
+            att = training_pb2.Attendance(
+                id=record_id("attendance", f"{c.key}/{e.guard_key}"), class_id=training_class.id,
+                guard_id=record_id("guard", g.key), unit_id=unit_ids[g.unit_code],
+                guard_full_name=g.full_name,
+                outcome=outcome if held else training_pb2.ATTENDANCE_OUTCOME_PENDING,
+                result=e.result if held else "", version=2 if held else 1,
+            )  # fmt: skip
+            # The registry keys attendances by class id (one class's events in order).
+            enrolled = training_pb2.AttendanceEnrolled(attendance=att, actor=ACTOR)
+            p.emit(proj.TRAINING_TOPIC, training_class.id, enrolled)
 
-    installed_at = set(rng.sample(range(CAMERAS * size), INSTALLED * size))
-    installed: list[cameras_pb2.Camera] = []
-    for i in range(CAMERAS * size):
-        host: registry_pb2.Unit | None = rng.choice(units) if rng.random() < 0.75 else None
-        district = host.district_code if host is not None else rng.choice(DISTRICTS)
-        planned = between(date(2018, 1, 1), date(2019, 12, 31))
-        cam = cameras_pb2.Camera(
-            id=new_id(), code=f"CAM-{i + 1:05d}", unit_id=host.id if host is not None else "",
-            name=f"Camera cổng {host.name}" if host is not None else f"Camera ngã tư {rng.choice(PLACES)}",
-            latitude=13.7 + rng.random() / 2, longitude=109.0 + rng.random() / 2, address="Tỉnh Bình Định",
-            status=cameras_pb2.CAMERA_STATUS_PLANNED, version=1, district_code=district,
-            commune_code=f"{district}{rng.randrange(1, 13):02d}", agency="Công an tỉnh",
-            planned_on=_day(planned),
+    camera_ids = {c.code: record_id("camera", c.code) for c in demo.cameras}
+    for cam in demo.cameras:
+        camera = cameras_pb2.Camera(
+            id=camera_ids[cam.code], code=cam.code, name=cam.name,
+            unit_id=unit_ids[cam.unit_code] if cam.unit_code is not None else "", latitude=cam.latitude,
+            longitude=cam.longitude, address=cam.address, status=cameras_pb2.CAMERA_STATUS_PLANNED, version=1,
+            district_code=cam.district_code, commune_code=cam.commune_code, agency="Công an tỉnh",
+            planned_on=_day(cam.planned_on),
         )  # fmt: skip
-        if i in installed_at:
-            on = between(date(2020, 1, 1), date(2025, 12, 31))
-            cam.status, cam.version = cameras_pb2.CAMERA_STATUS_INSTALLED, 2
-            cam.installed_on.CopyFrom(_day(on))
-            installed.append(cam)
-            if _in_period(on):
-                p.count("cameras.installed", district)
-        p.emit(proj.CAMERAS_TOPIC, cam.id, cameras_pb2.CameraRegistered(camera=cam, actor=ACTOR))
-        if _in_period(planned):
-            p.count("cameras.planned", district)
+        if cam.installed_on is not None:
+            camera.status, camera.version = cameras_pb2.CAMERA_STATUS_INSTALLED, 2
+            camera.installed_on.CopyFrom(_day(cam.installed_on))
+        p.emit(proj.CAMERAS_TOPIC, camera.id, cameras_pb2.CameraRegistered(camera=camera, actor=ACTOR))
 
-    plan = cameras_pb2.InstallationPlan(
-        id=new_id(), name="Đề án lắp đặt camera an ninh 2018-2025", target=CAMERAS * size,
-        starts_on=_day(date(2018, 1, 1)), deadline=_day(date(2025, 12, 31)), version=1,
-        district_targets=[cameras_pb2.DistrictTarget(district_code=d, target=CAMERAS * size // len(DISTRICTS))
-                          for d in DISTRICTS],
-        created_at=_ts(datetime(2018, 1, 2, 8, tzinfo=VN)),
+    target = demo.installation_plan
+    assert target is not None
+    installation = cameras_pb2.InstallationPlan(
+        id=record_id("plan", target.name), name=target.name, target=target.target,
+        starts_on=_day(target.starts_on), deadline=_day(target.deadline), version=1,
+        district_targets=[cameras_pb2.DistrictTarget(district_code=d, target=n)
+                          for d, n in target.district_targets.items()],
+        created_at=_ts(datetime.combine(target.starts_on, datetime.min.time(), VN) + timedelta(hours=8)),
     )  # fmt: skip
-    p.emit(proj.PLANS_TOPIC, plan.id, cameras_pb2.InstallationPlanSet(plan=plan, actor=ACTOR))
+    p.emit(proj.PLANS_TOPIC, installation.id, cameras_pb2.InstallationPlanSet(plan=installation, actor=ACTOR))
 
-    for _ in range(VIOLATIONS * size):
-        cam = rng.choice(installed)
-        opened = datetime(2026, 1, 1, tzinfo=VN) + timedelta(seconds=rng.randrange(180 * 86400))
-        roll = rng.random()
-        status = (violation_events_pb2.VIOLATION_STATUS_RESOLVED if roll < 0.6
-                  else violation_events_pb2.VIOLATION_STATUS_DISMISSED if roll < 0.7
-                  else violation_events_pb2.VIOLATION_STATUS_NEW)  # fmt: skip
-        v = violation_events_pb2.Violation(
-            id=new_id(), camera_id=cam.id, camera_code=cam.code, unit_id=cam.unit_id, kind=rng.choice(KINDS),
-            priority=violation_events_pb2.VIOLATION_PRIORITY_HIGH, status=status, opened_at=_ts(opened),
-            first_seen_at=_ts(opened), last_seen_at=_ts(opened), detection_count=rng.randrange(1, 6),
-            max_confidence=0.9, react_by=_ts(opened + timedelta(hours=2)), version=1,
+    for v in p.violations:
+        cam = v.camera
+        violation = violation_events_pb2.Violation(
+            id=record_id("violation", f"{cam.code}/{v.kind}"), camera_id=camera_ids[cam.code],
+            camera_code=cam.code, unit_id=unit_ids[cam.unit_code] if cam.unit_code is not None else "",
+            kind=v.kind, priority=violation_events_pb2.VIOLATION_PRIORITY_HIGH, status=v.status,
+            opened_at=_ts(v.opened_at), first_seen_at=_ts(v.opened_at), last_seen_at=_ts(v.last_seen_at),
+            detection_count=len(v.detections), max_confidence=max(d.confidence for d in v.detections),
+            react_by=_ts(v.opened_at + REACT_WITHIN), version=1,
         )  # fmt: skip
-        closed = opened + timedelta(hours=rng.randrange(1, 48))
-        if status != violation_events_pb2.VIOLATION_STATUS_NEW:
-            v.closed_at.CopyFrom(_ts(closed))
-        overdue = rng.random() < 0.1
-        if overdue:
-            v.overdue_at.CopyFrom(_ts(opened + timedelta(hours=2)))
-        p.emit(proj.VIOLATIONS_TOPIC, v.id, violation_events_pb2.ViolationOpened(violation=v))
-        district = cam.district_code
-        if _in_period(opened.astimezone(VN).date()):
-            p.count("violations.opened", district)
-            p.count("violations.detections", district, v.detection_count)
-            if overdue:
-                p.count("violations.overdue", district)
-        if status != violation_events_pb2.VIOLATION_STATUS_NEW and _in_period(closed.astimezone(VN).date()):
-            resolved = status == violation_events_pb2.VIOLATION_STATUS_RESOLVED
-            p.count("violations.resolved" if resolved else "violations.dismissed", district)
+        if v.closed_at is not None:
+            violation.closed_at.CopyFrom(_ts(v.closed_at))
+        if v.overdue_at is not None:
+            violation.overdue_at.CopyFrom(_ts(v.overdue_at))
+        p.emit(proj.VIOLATIONS_TOPIC, violation.id, violation_events_pb2.ViolationOpened(violation=violation))
 
-    award_rounds = {year: new_id() for year in range(2015, 2020)}
-    for _ in range(AWARDS * size):
-        decided = between(date(2015, 1, 1), TO)
-        form = rng.choice(("merit", "commendation"))
-        recipient = rng.choice(("collective", "individual"))
-        unit = rng.choice(units)
+    r = demo.award_round
+    assert r is not None
+    round_id = record_id("award-round", r.title)
+    for n in r.nominations:
+        if not n.decided:
+            continue  # voted down by the council: rejected, no award
+        key = f"{n.form_code}/{n.recipient_kind}/{n.unit_code}/{n.guard_key or ''}"
+        number, decided_on, signer = r.decisions[n.form_code]
         award = awards_pb2.Award(
-            id=new_id(), nomination_id=new_id(), round_id=award_rounds[decided.year], form_code=form,
-            recipient_kind=recipient, unit_id=unit.id,
-            person_name=person() if recipient == "individual" else "", decided_on=_day(decided),
-            decision_number=f"{rng.randrange(100, 3000)}/QĐ-UBND", signer="Chủ tịch UBND tỉnh",
-            issuer="UBND tỉnh", status="decided",
+            id=record_id("award", key), nomination_id=record_id("nomination", key), round_id=round_id,
+            form_code=n.form_code, recipient_kind=n.recipient_kind, unit_id=unit_ids[n.unit_code],
+            person_name=guards[n.guard_key].full_name if n.guard_key is not None else "",
+            decided_on=_day(decided_on), decision_number=number, signer=signer,
+            issuer=ISSUERS[n.form_code], status="decided",
         )  # fmt: skip
         p.emit(proj.AWARDS_TOPIC, award.id, awards_pb2.AwardDecided(award=award, actor=ACTOR))
-        if _in_period(decided):
-            p.count(f"awards.{form}.{recipient}", unit.district_code)
+
+    p.expected = {scope: expected(p, scope) for scope in ("", DISTRICT)}
     return p
+
+
+def in_district(demo: plan.Province, district: str) -> plan.Province:
+    """The part of the plan in `district`: its units, their assessments and award nominations, the models
+    hosted there, its classes and cameras."""
+    units = [u for u in demo.units if u.district_code == district]
+    codes = {u.code for u in units}
+    communes = {c.code for d in demo.districts if d.code == district for c in d.communes}
+    r = demo.award_round
+    return replace(
+        demo,
+        units=units,
+        assessments=[a for a in demo.assessments if a.unit_code in codes],
+        models=[m for m in demo.models if m.unit_code in codes or m.commune_code in communes],
+        classes=[c for c in demo.classes if c.district_code == district],
+        cameras=[c for c in demo.cameras if c.district_code == district],
+        award_round=replace(r, nominations=tuple(n for n in r.nominations if n.unit_code in codes))
+        if r is not None
+        else None,
+    )
+
+
+def expected(p: Province, district: str) -> Counter[str]:
+    """Every figure of the report of FROM..TO for the province ("") or a district: the article's figures by
+    `plan.figures` of the plan (or of its part in the district), the others counted from the plan and the
+    violations the bench derives from it by the report's rules (no camera comes online in these events)."""
+    demo = p.demo if not district else in_district(p.demo, district)
+    out = Counter(plan.figures(demo, (FROM, TO)))
+    out["models.in_communities"] = sum(m.unit_code is None and _in_period(m.formed_on) for m in demo.models)
+    out["cameras.installed"] = sum(
+        c.installed_on is not None and _in_period(c.installed_on) for c in demo.cameras
+    )
+    out["cameras.online"] = out["cameras.online_hours"] = 0
+    mine = [v for v in p.violations if not district or v.camera.district_code == district]
+    opened = [v for v in mine if _in_period(v.opened_at.astimezone(VN).date())]
+    out["violations.opened"] = len(opened)
+    out["violations.detections"] = sum(len(v.detections) for v in opened)
+    out["violations.overdue"] = sum(v.overdue_at is not None for v in opened)
+    closing = (
+        (violation_events_pb2.VIOLATION_STATUS_RESOLVED, "violations.resolved"),
+        (violation_events_pb2.VIOLATION_STATUS_DISMISSED, "violations.dismissed"),
+    )
+    for status, figure in closing:
+        out[figure] = sum(
+            v.status == status and v.closed_at is not None and _in_period(v.closed_at.astimezone(VN).date())
+            for v in mine
+        )
+    missing = set(FIGURES) - set(out)
+    if missing:
+        raise RuntimeError(f"no expected value for the figures {sorted(missing)}")
+    return out
 
 
 # --- publishing through the platform's outbox ------------------------------------------------------------
@@ -595,8 +656,8 @@ def check_report(reply: pb.GetReviewReportResponse, expected: Counter[str], scop
     got = {f.name: f.value for f in reply.figures}
     wrong = {name: (got.get(name), expected[name]) for name in FIGURES if got.get(name) != expected[name]}
     if wrong:
-        raise RuntimeError(f"the report ({scope or 'province'}) differs from the synthesised province "
-                           f"(figure: (reported, synthesised)): {wrong}")  # fmt: skip
+        raise RuntimeError(f"the report ({scope or 'province'}) differs from the demo province's plan "
+                           f"(figure: (reported, from the plan)): {wrong}")  # fmt: skip
 
 
 @dataclass

@@ -39,7 +39,7 @@ events one at a time gives (`tests/reporting/integration/test_batch_projections.
   moves no write that a later read depends on.
 - executemany (each event's own statements, grouped by statement in event order, asyncpg pipelining each
   group in one round trip) is what a table would get whose statement reads another table or is no pure guarded
-  upsert; none is left. Measured in bench/reporting.py's setting (size 10, 72.071 events) it reached
+  upsert; none is left. Measured in bench/reporting.py's setting (size 10, 73.940 events) it reached
   8.400-9.200 events/s where the set-based statement reached 14.000-16.000 in the same runs
   (services/reporting/README.md, "Benchmark").
 
