@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 from d07.platform.db import all_migrations, migrate, quote_ident
 from d07.platform.devstack.broker import Broker
@@ -125,3 +127,18 @@ def print_table(title: str, results: Sequence[Result]) -> None:
         ratio = f"{r.rate / base.rate:6.2f}x" if base else ""
         print(f"  {r.name:<{width}}  {r.count:>8}  {r.seconds:>8.3f}  {r.rate:>10,.0f}  {ratio:>7}")
     print(flush=True)
+
+
+def wait_ready(name: str, url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
+    """Until the process `name` answers /readyz at `url`; its log's tail if it exits or is late."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{name} was not ready:\n{log.read_text()[-3000:]}")

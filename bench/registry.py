@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import httpx
 from openpyxl import Workbook
 
-from bench.common import ROOT, Result, print_table, stack, unique
+from bench.common import ROOT, Result, print_table, stack, unique, wait_ready
 from d07.common.v1 import common_pb2
 from d07.platform.auth import TokenVerifier, ensure_dev_keys, issue_token
 from d07.platform.devstack.procs import free_port, stop_process
@@ -169,20 +168,6 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
     )
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the registry exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the registry was not ready:\n{log.read_text()[-3000:]}")
-
-
 # --- the run -------------------------------------------------------------------------------------------
 
 
@@ -207,7 +192,7 @@ async def main() -> None:
             tmp / "platform-echo.log",
         )
         try:
-            wait_ready(f"http://127.0.0.1:{http_port}", registry, tmp / "registry.log")
+            wait_ready("the registry", f"http://127.0.0.1:{http_port}", registry, tmp / "registry.log")
             await measure(
                 registry=f"127.0.0.1:{grpc_port}",
                 echo=f"127.0.0.1:{echo_port}",

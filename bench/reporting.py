@@ -53,7 +53,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -67,12 +66,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import grpc
-import httpx
 from aiokafka import AIOKafkaConsumer
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from bench.common import ROOT, Result, Stack, print_table, stack, unique
+from bench.common import ROOT, Result, Stack, print_table, stack, unique, wait_ready
 from bench.events import Marks
 from bench.registry import ECHO_METHOD
 from bench.registry import start as start_process
@@ -638,20 +636,6 @@ async def interleaved(calls: Sequence[tuple[str, Callable[[], Awaitable[object]]
     return measured
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"reporting exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"reporting was not ready:\n{log.read_text()[-3000:]}")
-
-
 def check_report(reply: pb.GetReviewReportResponse, expected: Counter[str], scope: str) -> None:
     got = {f.name: f.value for f in reply.figures}
     wrong = {name: (got.get(name), expected[name]) for name in FIGURES if got.get(name) != expected[name]}
@@ -685,7 +669,7 @@ async def measure_report(
     reader = Principal(subject="bench-police", roles=frozenset({POLICE}))
     meta = (("authorization", f"Bearer {servers.token}"),)
     try:
-        wait_ready(f"http://127.0.0.1:{http_port}", serve, log)
+        wait_ready("reporting", f"http://127.0.0.1:{http_port}", serve, log)
         async with (
             grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel,
             grpc.aio.insecure_channel(servers.echo) as echo_channel,

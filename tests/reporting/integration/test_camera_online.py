@@ -20,13 +20,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from d07.cameras.v1 import cameras_pb2
 from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
-from d07.platform.db import create_pool, migrate
 from d07.platform.events.envelope import ConsumedEvent, type_name
-from d07.platform.runtime import migrations
 from reporting.bootstrap import SPEC
 from reporting.service.projections import CAMERAS_TOPIC, project
 from reporting.service.review import ReviewReport, figure_records, review_report
-from tests.conftest import unique
+from tests.reporting.integration.projection_support import reporting_schema
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")  # +08:00 in 1962: the tz database's history, the same on both sides
 P = (date(1962, 3, 5), date(1962, 3, 11))  # previous: 1962-02-26 .. 1962-03-04
@@ -108,17 +106,8 @@ def the_cameras() -> list[Cam]:
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    schema = unique("rep")
-    conn = await asyncpg.connect(database_url)
-    try:
-        await migrate(conn, schema=schema, migrations=migrations(SPEC))
-    finally:
-        await conn.close()
-    p = await create_pool(database_url, schema=schema, min_size=1, max_size=2)
-    try:
+    async for p in reporting_schema(database_url):
         yield p
-    finally:
-        await p.close()
 
 
 async def apply(pool: asyncpg.Pool, events: Sequence[ConsumedEvent], batch: int = 1) -> None:
