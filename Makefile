@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find proto -name '*.proto' | sort)
 CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 
-.PHONY: help setup tools proto lint test run seed bench token clean k8s-check images
+.PHONY: help setup tools proto lint test test-unit test-service test-integration test-e2e run seed bench token clean k8s-check images
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,10 +34,11 @@ $(CONTRACTS_STAMP): $(PROTOS) $(VENV)/.synced tools/gen_contracts.py
 proto: $(CONTRACTS_STAMP) ## lint proto/ with buf and generate Python code into libs/contracts
 	$(VENV)/bin/buf lint proto
 
-lint: setup ## ruff + mypy (strict for libs/platform) + buf lint
+lint: setup ## ruff + mypy (strict for libs/platform) + the import contracts (.importlinter) + buf lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/platform/src libs/demo/src services/*/src bench
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/buf lint proto
 
 # Tools the tests use that PyPI does not carry as Python packages: promtool (Debian's prometheus package)
@@ -56,6 +57,20 @@ tools: .tools/bin/promtool .tools/bin/helm /usr/share/fonts/truetype/dejavu/Deja
 
 test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite by layer: pure rules; handlers over fake units of work (no database, no broker: seconds);
+# the mechanism and each service as a process against a real PostgreSQL and broker; the platform whole.
+test-unit: setup ## pure domain and platform rules, no I/O
+	$(PY) -m pytest tests/*/unit $(PYTEST_ARGS)
+
+test-service: setup ## every handler over a fake unit of work: permissions, audit rows, events, stale versions
+	$(PY) -m pytest tests/*/service $(PYTEST_ARGS)
+
+test-integration: setup tools ## the mechanism and each service as a process (real PostgreSQL and broker)
+	$(PY) -m pytest tests/*/integration tests/platform tests/deploy $(PYTEST_ARGS)
+
+test-e2e: setup ## the five services together, the demo province, the local run
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 run: setup ## start PostgreSQL and the broker if needed, migrate, run all five services with the demo province
 	$(PY) -m d07.platform.devstack run --then "$(PY) -m d07.demo seed --if-empty" \

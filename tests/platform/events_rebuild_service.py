@@ -14,7 +14,8 @@ from pathlib import Path
 
 from d07.platform.runtime import ConsumerSpec, ServiceSpec, main
 from d07.platform.settings import ServiceSettings
-from tests.platform.events_support import HANDLERS, MESSAGES
+from d07.registry.v1 import registry_pb2
+from tests.platform.events_support import record_applied
 
 MIGRATIONS = Path(__file__).resolve().parent / "rebuild_migrations"
 CONSUMER = "projections"
@@ -32,7 +33,7 @@ def make_spec(
         register_grpc=lambda server, deps: None,
         routers=lambda deps: [],
         consumers=lambda deps: [
-            ConsumerSpec(name=CONSUMER, topics=[topic], messages=MESSAGES, handlers=HANDLERS)
+            ConsumerSpec(name=CONSUMER, table={topic: {registry_pb2.UnitCreated: record_applied}})
         ],
         read_models=tuple(read_models),
     )

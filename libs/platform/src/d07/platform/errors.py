@@ -63,3 +63,25 @@ class PermissionDenied(DomainError):
 class Unavailable(DomainError):
     """A dependency (database, broker, peer service) cannot answer now; retrying may help
     (HTTP 503, gRPC UNAVAILABLE)."""
+
+
+def ensure_version(
+    expected: int, actual: int, *, what: str, object_id: object = "", field: str = "version"
+) -> None:
+    """Conflict `stale_version` (HTTP 409, gRPC ABORTED) unless the caller read the object at the version it
+    is at now; InvalidArgument `version_required` when the caller gave none (a version starts at 1)."""
+    if expected < 1:
+        raise InvalidArgument(
+            "the version read is required", code="version_required",
+            fields=[FieldProblem(field, "the version of the object as read (1 or more)")],
+        )  # fmt: skip
+    if expected != actual:
+        raise StaleVersion(
+            f"the {what} is at version {actual}, not {expected}: read it again", code="stale_version",
+            resource_type=what.replace(" ", "_"), resource_id=str(object_id),
+            fields=[FieldProblem(field, f"the current version is {actual}")],
+        )  # fmt: skip
+
+
+class StaleVersion(Conflict):
+    """The caller read an older (or newer) version of the object than the stored one (`stale_version`)."""

@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
+import typing
+from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import grpc
@@ -37,6 +39,7 @@ from d07.platform.http import create_app
 from d07.platform.logging import configure_logging, get_logger
 from d07.platform.readiness import Readiness, broker_check, database_check
 from d07.platform.settings import ServiceSettings
+from d07.platform.uow import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -45,28 +48,89 @@ log = get_logger(__name__)
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
+# What a consumer handles: per topic, a handler per message class. The topics it subscribes to, the messages
+# its decoder knows and the handler of each event type are all derived from this one table.
+HandlerTable = Mapping[str, Mapping[type[Message], Handler]]
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """One consumer group of a service: the topics it reads and a handler per event type, or one batch handler
-    (and, for a format other than CloudEvents protobuf, its decoder)."""
+    """One consumer group of a service: its handler table (topic → message class → handler), or the topics it
+    reads with one batch handler (and, for a format other than CloudEvents protobuf, its decoder)."""
 
     name: str
-    topics: Sequence[str]
-    messages: Sequence[type[Message]] = ()
-    handlers: Mapping[str, Handler] | None = None
+    table: HandlerTable = field(default_factory=dict)
     batch_handler: BatchHandler | None = None
+    # With a batch handler: the topics and the message classes its decoder knows.
+    batch_topics: Sequence[str] = ()
+    batch_messages: Sequence[type[Message]] = ()
     decoder: Decoder | None = None
     batch_max: int = 500
+
+    def __post_init__(self) -> None:
+        if bool(self.table) == (self.batch_handler is not None):
+            raise ValueError(f"consumer {self.name}: give either a handler table or a batch handler")
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self.table) if self.table else list(self.batch_topics)
+
+    @property
+    def messages(self) -> list[type[Message]]:
+        if not self.table:
+            return list(self.batch_messages)
+        seen: dict[str, type[Message]] = {}
+        for by_message in self.table.values():
+            for cls in by_message:
+                seen.setdefault(cls.DESCRIPTOR.full_name, cls)
+        return list(seen.values())
+
+    @property
+    def handlers(self) -> dict[str, Handler] | None:
+        if not self.table:
+            return None
+        return {
+            cls.DESCRIPTOR.full_name: handler
+            for by_message in self.table.values()
+            for cls, handler in by_message.items()
+        }
+
+
+U = TypeVar("U", bound=UnitOfWork)
+D = TypeVar("D", bound="Deps")
 
 
 @dataclass
 class Deps:
-    """What a service's entrypoints are built from (the composition root's output)."""
+    """What a service's doors, consumers and workers are built from (the composition root's output).
+
+    A service extends it with its own typed fields (its settings class, peers' clients, caches) in a dataclass
+    subclass that its `ServiceSpec.deps` builds once at start; the doors take that subclass.
+    """
 
     settings: ServiceSettings
     pool: asyncpg.Pool
     verifier: TokenVerifier
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The events' source (`/d07/<service>`).
+    source: str = ""
+
+    def uow(self, cls: type[U]) -> U:
+        """A new unit of work of the aggregate's kind over this process's pool."""
+        return cls(self.pool, source=self.source)
+
+    def extend(self, cls: type[D], **fields: Any) -> D:
+        """This process's dependencies as the service's own subclass `cls`, with its extra `fields`; checks
+        once that the settings are of the type `cls` declares."""
+        settings_type = typing.get_type_hints(cls).get("settings", ServiceSettings)
+        if not isinstance(self.settings, settings_type):
+            got = type(self.settings).__name__
+            raise TypeError(f"{cls.__name__} needs {settings_type.__name__}, not {got}")
+        base = {f.name: getattr(self, f.name) for f in dataclasses.fields(Deps)}
+        return cls(**base, **fields)
+
+
+# A service's own dependencies: built from the process's at start, closed at stop.
+DepsFactory = Callable[[Deps], contextlib.AbstractAsyncContextManager[Any]]
 
 
 @dataclass(frozen=True)
@@ -76,15 +140,16 @@ class ServiceSpec:
     settings: Callable[[], ServiceSettings]
     migrations_dir: Path
     grpc_services: Sequence[str]
-    register_grpc: Callable[[grpc.aio.Server, Deps], None]
-    routers: Callable[[Deps], Sequence[APIRouter]]
-    consumers: Callable[[Deps], Sequence[ConsumerSpec]] = lambda deps: ()
-    # Extra setup (peer channels, domain gauges); its result lands in Deps.extra; the cleanup runs at stop.
-    setup: Callable[[Deps], Awaitable[Callable[[], Awaitable[None]] | None]] | None = None
+    register_grpc: Callable[[grpc.aio.Server, Any], None]
+    routers: Callable[[Any], Sequence[APIRouter]]
+    consumers: Callable[[Any], Sequence[ConsumerSpec]] = lambda deps: ()
+    # The service's typed dependencies (settings, peers' clients, caches), built once from the process's
+    # (an async context manager: what it opens, it closes at stop). None: the doors take `Deps` itself.
+    deps: DepsFactory | None = None
     # Extra periodic workers of the service (for example overdue checks), run beside the relay.
-    workers: Callable[[Deps], Sequence[Worker]] = lambda deps: ()
+    workers: Callable[[Any], Sequence[Worker]] = lambda deps: ()
     # Routers served WITHOUT a bearer token (public facts only, e.g. verifying a certificate's code).
-    public_routers: Callable[[Deps], Sequence[APIRouter]] = lambda deps: ()
+    public_routers: Callable[[Any], Sequence[APIRouter]] = lambda deps: ()
     # The tables the consumers fill from events alone (read models, projections): `rebuild` empties exactly
     # these and replays the consumers' topics into them. Empty: the service has nothing to rebuild.
     read_models: Sequence[str] = ()
@@ -162,14 +227,21 @@ class Process:
         # The exit code when nothing failed: 2 for a rebuild with nothing to rebuild.
         self.exit_code = 0
         self.rebuilt: Rebuild | None = None
-        self._cleanup: Callable[[], Awaitable[None]] | None = None
+        self._exit = contextlib.AsyncExitStack()
 
     async def _prepare(self) -> Deps:
         pool = await open_pool(self.settings, self.stop)
-        self.deps = Deps(settings=self.settings, pool=pool, verifier=make_verifier(self.settings))
-        if self.spec.setup is not None:
-            self._cleanup = await self.spec.setup(self.deps)
-        return self.deps
+        verifier = make_verifier(self.settings)
+        base = Deps(settings=self.settings, pool=pool, verifier=verifier, source=f"/d07/{self.spec.name}")
+        deps = base
+        if self.spec.deps is not None:
+            try:
+                deps = await self._exit.enter_async_context(self.spec.deps(base))
+            except BaseException:
+                await pool.close()
+                raise
+        self.deps = deps
+        return deps
 
     def _consumers(self, deps: Deps) -> list[ConsumerRunner]:
         runners = []
@@ -266,8 +338,7 @@ class Process:
                 r.stop()
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=30)
-            if self._cleanup is not None:
-                await self._cleanup()
+            await self._exit.aclose()
             await deps.pool.close()
             log.info("stopped", role=role)
 

@@ -20,7 +20,7 @@ from d07.platform.logging import get_logger
 
 log = get_logger(__name__)
 
-PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
+PLATFORM_MIGRATIONS = Path(__file__).parent.parent / "migrations"
 _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
