@@ -126,7 +126,7 @@ class TokenVerifier:
         self._refresh = refresh_seconds
         self._leeway = leeway
         self._min_refresh = min_refresh_seconds
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str, tuple[Any, str]] = {}
         self._loaded_at = 0.0
         self._attempted_at = -float("inf")
         self._refreshing = threading.Lock()
@@ -138,10 +138,13 @@ class TokenVerifier:
             self._loaded_at = float("inf")
 
     def _set(self, jwks: dict[str, Any]) -> None:
-        keys: dict[str, Any] = {}
+        keys: dict[str, tuple[Any, str]] = {}
         for jwk in jwks.get("keys", []):
             key = jwt.PyJWK(jwk)
-            keys[jwk.get("kid", "")] = key.key
+            if key.algorithm_name not in ALGORITHMS:
+                continue  # a key of an algorithm this platform does not accept signs nothing here
+            # Each key is bound to its one algorithm: a token may not choose another for it.
+            keys[jwk.get("kid", "")] = (key.key, key.algorithm_name)
         if not keys:
             raise ValueError("the JWKS holds no keys")
         self._keys = keys
@@ -180,7 +183,7 @@ class TokenVerifier:
         else:
             self._refresh_now()  # a local file: cheap
 
-    def _key_for(self, kid: str) -> Any:
+    def _key_for(self, kid: str) -> tuple[Any, str]:
         self._load()
         if kid not in self._keys:
             self._load(force=True)
@@ -213,11 +216,13 @@ class TokenVerifier:
             raise Unauthenticated("a bearer token is required", code="missing_token")
         try:
             header = jwt.get_unverified_header(token)
-            key = self._key_for(str(header.get("kid", "")))
+            key, algorithm = self._key_for(str(header.get("kid", "")))
+            if header.get("alg") != algorithm:
+                raise Unauthenticated("the token's algorithm is not its key's", code="invalid_token")
             claims = jwt.decode(
                 token,
                 key=key,
-                algorithms=ALGORITHMS,
+                algorithms=[algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
@@ -227,7 +232,8 @@ class TokenVerifier:
             raise
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("the token has expired", code="expired_token") from exc
-        except (jwt.InvalidTokenError, ValueError) as exc:
+        except (jwt.InvalidTokenError, ValueError, TypeError, KeyError) as exc:
+            # Whatever a forged or garbled token makes the JWT library raise is the caller's fault: 401.
             raise Unauthenticated(f"the token is not valid: {exc}", code="invalid_token") from exc
         roles = claims.get("roles", [])
         if isinstance(roles, str):
