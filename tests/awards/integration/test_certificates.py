@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -21,8 +22,7 @@ from fastapi import FastAPI
 
 from awards.bootstrap import MIGRATIONS
 from awards.certificates.http import public_router, router
-from awards.certificates.service import CertificateConfig
-from awards.config import AwardsSettings
+from awards.config import AwardsDeps, AwardsSettings
 from d07.platform import db
 from d07.platform.auth import (
     ADMIN,
@@ -36,7 +36,6 @@ from d07.platform.auth import (
 )
 from d07.platform.http import create_app
 from d07.platform.readiness import Readiness
-from d07.platform.runtime import Deps
 from tests.conftest import unique
 from tests.support.services import Platform
 
@@ -45,7 +44,7 @@ COMPANY = "Công ty Cổ phần Xi măng Sơn Lâm"
 
 
 class World:
-    def __init__(self, deps: Deps, client: httpx.AsyncClient, pem: bytes, round_id: uuid.UUID) -> None:
+    def __init__(self, deps: AwardsDeps, client: httpx.AsyncClient, pem: bytes, round_id: uuid.UUID) -> None:
         self.deps = deps
         self.pool = deps.pool
         self.client = client
@@ -100,15 +99,16 @@ async def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     pool = await db.create_pool(database_url, schema=schema)
     key, jwks = ensure_dev_keys(Path(tmp_path_factory.mktemp("cert-keys")))
     verifier = TokenVerifier(issuer="d07-dev", audience="d07", jwks_file=str(jwks))
-    deps = Deps(settings=AwardsSettings(), pool=pool, verifier=verifier)
+    settings = AwardsSettings(certificate_place="Sơn Lâm", certificate_verify_per_minute=1000)
+    deps = AwardsDeps(settings=settings, pool=pool, verifier=verifier)
 
     async def fine() -> None:
         return None
 
     app: FastAPI = create_app(
         title="awards", service="awards", verifier=verifier, readiness=Readiness({"always": fine}),
-        routers=[router(deps, CertificateConfig(place="Sơn Lâm"))],
-        public_routers=[public_router(deps, per_minute=1000)],
+        routers=[router(deps)],
+        public_routers=[public_router(deps)],
     )  # fmt: skip
     round_id = uuid.uuid4()
     await pool.execute(
@@ -260,7 +260,9 @@ async def test_an_award_of_a_unit_not_known_here_is_not_issued(world: World) -> 
 async def test_the_public_verification_limits_each_address(world: World) -> None:
     limited = create_app(
         title="awards", service="awards", verifier=world.deps.verifier, readiness=Readiness(), routers=[],
-        public_routers=[public_router(world.deps, per_minute=2)],
+        public_routers=[
+            public_router(replace(world.deps, settings=AwardsSettings(certificate_verify_per_minute=2)))
+        ],
     )  # fmt: skip
     transport = httpx.ASGITransport(app=limited, client=("10.9.8.6", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://awards.test") as c:

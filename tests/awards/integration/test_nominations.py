@@ -9,9 +9,8 @@ To create records fast, the tests publish the producers' events themselves (Asse
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,24 +27,12 @@ from d07.platform.events.envelope import make_headers
 from d07.platform.grpc import client_channel, status_details
 from d07.registry.v1 import forces_pb2
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 ADMIN_SUBJECT = "bcd138-secretariat"
 COUNCIL = ["council-a", "council-b", "council-c"]
 PERIOD = ("2014-08-15", "2019-08-29")
 PASSED, FAILED = assessment_pb2.ASSESSMENT_RESULT_PASSED, assessment_pb2.ASSESSMENT_RESULT_FAILED
-
-
-async def until(check: Callable[[], Awaitable[Any]], *, within: float = 30.0) -> Any:
-    """Poll `check` until it returns a truthy value (bounded): for effects that travel through Kafka."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    last: Any = None
-    while loop.time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not reached within {within} s (last: {last!r})")
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +169,7 @@ async def known_results(platform: Platform, round_id: str, unit_id: str, n: int)
         rule = next(o for o in r.json()["rules"] if o["rule"] == "passed_assessments")
         return len(rule["sources"]) >= n
 
-    await until(seen)
+    await eventually(seen)
 
 
 async def test_collective_that_failed_its_assessments_cannot_be_submitted(
@@ -221,7 +208,7 @@ async def test_collective_with_an_unresolved_serious_violation_cannot_be_submitt
         r = await submit(platform, created.json()["id"], unit_id)
         return r if r.status_code == 409 else None
 
-    problem = (await until(refused)).json()
+    problem = (await eventually(refused)).json()
     fields = {f["field"]: f["reason"] for f in problem["fields"]}
     assert set(fields) == {"eligibility.no_unresolved_serious_violation"}
     assert f"violation:{violation_id}" in fields["eligibility.no_unresolved_serious_violation"]
@@ -304,7 +291,7 @@ async def test_quota_of_8_refuses_the_9th_decision_and_reporting_counts(
         return body if body == [{"form_code": "merit", "recipient_kind": "collective", "awards": 7}] else None
 
     try:
-        await until(counted)
+        await eventually(counted)
     finally:
         await reporting.aclose()
 
@@ -433,7 +420,7 @@ async def test_same_person_cannot_be_nominated_twice_for_the_same_form(
             )
         return next(o["passed"] for o in r.json()["rules"] if o["rule"] == "registered")
 
-    await until(registered)
+    await eventually(registered)
     first = await nominate(platform, round_id, unit_id, person={"guard_id": guard_id})
     assert first.status_code == 201, first.text
     assert first.json()["nominee"]["person_name"] == "Lê Thị Hương"
@@ -469,7 +456,7 @@ async def test_new_serious_violation_after_nomination_flags_it(
         body: dict[str, Any] = r.json()
         return body if body["needs_review"] else None
 
-    body = await until(flagged)
+    body = await eventually(flagged)
     assert "no_unresolved_serious_violation" in body["review_reason"]
     assert f"violation:{violation_id}" in body["review_reason"]
     assert body["status"] == "submitted"

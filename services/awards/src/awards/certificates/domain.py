@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal
 
-from d07.platform.auth import ADMIN, CHAIRMAN_OFFICE, POLICE, PROVINCE_WIDE_READERS, Principal
+from d07.platform.auth import ADMIN, CHAIRMAN_OFFICE, POLICE, Principal
 from d07.platform.errors import FieldProblem, InvalidArgument, PermissionDenied
 from d07.platform.text import vn_date
 
@@ -32,6 +33,8 @@ FORM_NAME = {MERIT: "Bằng khen", COMMENDATION: "Giấy khen"}
 SIGNER_TITLE = {MERIT: "CHỦ TỊCH", COMMENDATION: "GIÁM ĐỐC"}
 # The role that decides (and so issues the certificates of) each form; admin issues every form.
 ISSUING_ROLE = {MERIT: CHAIRMAN_OFFICE, COMMENDATION: POLICE}
+# Who may issue any certificate at all (checked first; the form's own issuer on each award).
+ISSUERS = (ADMIN, *ISSUING_ROLE.values())
 
 # Verification codes: 12 symbols of a 32-letter alphabet without the look-alikes 0/O and 1/I (60 bits from
 # the operating system's CSPRNG), printed in groups of four. Guessing one valid code among even a million
@@ -60,15 +63,12 @@ def canonical_code(typed: str) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
-class CertificateFacts:
-    """Everything a certificate prints: the decided award, the recipient's names as the read models know
-    them, the nomination's achievement, and the certificate's own code."""
+@dataclass(frozen=True, kw_only=True)
+class AwardFacts:
+    """A decided award as its certificate prints it: the award, the recipient's names as the read models know
+    them and the nomination's achievement."""
 
-    certificate_id: uuid.UUID
     award_id: uuid.UUID
-    code: str
-    issued_at: datetime
     form_code: str
     recipient_kind: str
     unit_id: uuid.UUID
@@ -89,6 +89,72 @@ class CertificateFacts:
         if self.recipient_kind == INDIVIDUAL:
             return f"{self.person_name}, {self.unit_name}"
         return self.unit_name
+
+    def award_fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(AwardFacts)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateFacts(AwardFacts):
+    """Everything a certificate prints: the decided award and the certificate's own code."""
+
+    certificate_id: uuid.UUID
+    code: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuableAward(AwardFacts):
+    """An award as issuing reads it: with its certificate when one is issued already."""
+
+    certificate_id: uuid.UUID | None = None
+    code: str | None = None
+    issued_at: datetime | None = None
+
+    def certificate(self) -> CertificateFacts:
+        """The certificate it has."""
+        assert self.certificate_id is not None
+        assert self.code is not None
+        assert self.issued_at is not None
+        return self.issued(self.certificate_id, self.code, self.issued_at)
+
+    def issued(self, certificate_id: uuid.UUID, code: str, issued_at: datetime) -> CertificateFacts:
+        """Its certificate with this id and code, issued now."""
+        return CertificateFacts(
+            **self.award_fields(), certificate_id=certificate_id, code=code, issued_at=issued_at
+        )
+
+
+class VerificationStatus(StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer to a printed code: only the certificate's public facts."""
+
+    status: VerificationStatus
+    recipient: str = ""
+    form: str = ""
+    decision_number: str = ""
+    decided_on: date | None = None
+    issuer: str = ""
+
+
+def verification(found: CertificateFacts | None) -> Verification:
+    """What a code stands for: the certificate's public facts, or unknown."""
+    if found is None:
+        return Verification(VerificationStatus.UNKNOWN)
+    return Verification(
+        status=VerificationStatus.VALID if found.status == "decided" else VerificationStatus.REVOKED,
+        recipient=found.recipient,
+        form=FORM_NAME.get(found.form_code, found.form_code),
+        decision_number=found.decision_number,
+        decided_on=found.decided_on,
+        issuer=found.issuer or AUTHORITY.get(found.form_code, ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -159,11 +225,6 @@ def ensure_may_issue(principal: Principal, form_code: str) -> None:
         f"{ISSUING_ROLE.get(form_code, ADMIN)} or admin",
         code="not_the_issuer",
     )
-
-
-def may_read_all(principal: Principal) -> bool:
-    """Province-wide readers read every certificate; a unit officer only its own unit's."""
-    return principal.has_any(*PROVINCE_WIDE_READERS)
 
 
 def ensure_issue_request(award_ids: list[str], decision_number: str) -> None:

@@ -11,19 +11,21 @@ import time
 import uuid
 from collections import OrderedDict
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from awards.certificates import service
-from awards.certificates.config import CertificateSettings
-from awards.certificates.domain import CertificateFacts, printed_code
-from awards.certificates.service import CertificateConfig
+from awards.certificates.domain import printed_code
+from awards.certificates.pdf import CertificateConfig
+from awards.certificates.service import CertificatesUnitOfWork
+from awards.config import AwardsDeps
 from d07.platform import context
 from d07.platform.http import Caller, problem
-from d07.platform.runtime import Deps
+from d07.platform.readmodel import ReadModel
 
 PDF = "application/pdf"
 
@@ -35,8 +37,8 @@ class CertificateIssue(BaseModel):
     )
 
 
-class CertificateRead(BaseModel):
-    id: uuid.UUID
+class CertificateRead(ReadModel):
+    id: uuid.UUID = Field(validation_alias="certificate_id")
     award_id: uuid.UUID
     code: str
     issued_at: datetime
@@ -48,16 +50,14 @@ class CertificateRead(BaseModel):
     decision_number: str
     decided_on: date
 
+    @field_validator("code", mode="before")
     @classmethod
-    def of(cls, f: CertificateFacts) -> CertificateRead:
-        return cls(
-            id=f.certificate_id, award_id=f.award_id, code=printed_code(f.code), issued_at=f.issued_at,
-            form_code=f.form_code, recipient_kind=f.recipient_kind, unit_id=f.unit_id, unit_name=f.unit_name,
-            person_name=f.person_name, decision_number=f.decision_number, decided_on=f.decided_on,
-        )  # fmt: skip
+    def printed(cls, code: Any) -> Any:
+        """The code as printed and typed, in groups of four."""
+        return printed_code(code) if isinstance(code, str) else code
 
 
-class VerificationRead(BaseModel):
+class VerificationRead(ReadModel):
     status: str = Field(description="valid | revoked | unknown")
     recipient: str = ""
     form: str = ""
@@ -71,30 +71,33 @@ def _pdf(content: bytes, filename: str) -> Response:
     return Response(content, media_type=PDF, headers={"Content-Disposition": disposition})
 
 
-def router(deps: Deps, config: CertificateConfig | None = None) -> APIRouter:
-    pool = deps.pool
-    cfg = config or CertificateSettings().config()
+def router(deps: AwardsDeps) -> APIRouter:
+    settings = deps.settings
+    config = CertificateConfig(place=settings.certificate_place, font_dir=settings.certificate_font_dir)
     api = APIRouter(prefix="/v1/certificates", tags=["certificates"])
+
+    def uow() -> CertificatesUnitOfWork:
+        return deps.uow(CertificatesUnitOfWork)
 
     @api.post("", status_code=status.HTTP_201_CREATED)
     async def issue_certificates(body: CertificateIssue, caller: Caller) -> list[CertificateRead]:
-        issued = await service.issue(
-            pool, award_ids=body.award_ids, decision_number=body.decision_number, principal=caller
-        )
-        return [CertificateRead.of(f) for f in issued]
+        cmd = service.IssueCertificates(tuple(body.award_ids), body.decision_number)
+        return [CertificateRead.model_validate(f) for f in await service.issue(uow(), cmd, caller)]
 
     @api.get("/decision.pdf", response_class=Response, responses={200: {"content": {PDF: {}}}})
     async def decision_certificates(decision_number: str, caller: Caller) -> Response:
-        _, content = await service.decision_pdf(pool, decision_number, principal=caller, config=cfg)
+        query = service.DecisionCertificates(decision_number, config)
+        _, content = await service.decision_pdf(uow(), query, caller)
         return _pdf(content, f"quyet-dinh-{decision_number}.pdf")
 
     @api.get("/{certificate_id}")
     async def get_certificate(certificate_id: str, caller: Caller) -> CertificateRead:
-        return CertificateRead.of(await service.get(pool, certificate_id, principal=caller))
+        found = await service.get(uow(), service.GetCertificate(certificate_id), caller)
+        return CertificateRead.model_validate(found)
 
     @api.get("/{certificate_id}/pdf", response_class=Response, responses={200: {"content": {PDF: {}}}})
     async def certificate_pdf(certificate_id: str, caller: Caller) -> Response:
-        facts, content = await service.get_pdf(pool, certificate_id, principal=caller, config=cfg)
+        facts, content = await service.get_pdf(uow(), service.CertificatePdf(certificate_id, config), caller)
         return _pdf(content, f"{facts.certificate_id}.pdf")
 
     return api
@@ -120,12 +123,9 @@ class RateLimit:
         return count < self.per_minute
 
 
-def public_router(deps: Deps, per_minute: int | None = None) -> APIRouter:
+def public_router(deps: AwardsDeps) -> APIRouter:
     """GET /v1/certificates/verify/{code}: no token; valid / revoked / unknown with the public facts only."""
-    pool = deps.pool
-    limit = RateLimit(
-        per_minute if per_minute is not None else CertificateSettings().certificate_verify_per_minute
-    )
+    limit = RateLimit(deps.settings.certificate_verify_per_minute)
     api = APIRouter(prefix="/v1/certificates", tags=["certificate verification (public)"])
 
     @api.get(
@@ -139,7 +139,7 @@ def public_router(deps: Deps, per_minute: int | None = None) -> APIRouter:
                 429, code="too_many_requests", detail="too many verification requests; try again in a minute",
                 instance=request.url.path, headers={"Retry-After": "60"},
             )  # fmt: skip
-        v = await service.verify(pool, code)
-        return VerificationRead(**v.__dict__)
+        v = await service.verify(deps.uow(CertificatesUnitOfWork), service.VerifyCode(code), None)
+        return VerificationRead.model_validate(v)
 
     return api

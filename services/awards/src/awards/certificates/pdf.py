@@ -1,5 +1,8 @@
 """The PDF of certificates (fpdf2): one A4 landscape page per certificate, laid out by `domain.layout`.
 
+Kept beside domain.py rather than in it: the texts and the layout are the domain's (pure, tested alone), while
+this module reads the font files from disk and is heavy enough to run in a worker thread (service.py).
+
 The PDF core fonts have no Vietnamese letters, so DejaVuSans (regular and bold) is embedded: fpdf2 subsets
 the TrueType font and writes a ToUnicode map, which is what lets a reader search and copy the text with its
 diacritics intact. The font directory is configurable (D07_CERTIFICATE_FONT_DIR) because images differ.
@@ -8,6 +11,7 @@ diacritics intact. The font directory is configurable (D07_CERTIFICATE_FONT_DIR)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
@@ -20,6 +24,15 @@ DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 MARGIN = 20.0
 # Line height as a multiple of the font size in points (a point is about 0.35 mm).
 LEADING = 0.5
+
+
+@dataclass(frozen=True)
+class CertificateConfig:
+    """What rendering needs: the place printed on the date line and where the fonts are (the doors take both
+    from the service's settings, D07_CERTIFICATE_PLACE and D07_CERTIFICATE_FONT_DIR)."""
+
+    place: str = "Sơn Lâm"
+    font_dir: Path = DEFAULT_FONT_DIR
 
 
 def font_files(font_dir: Path) -> dict[str, Path]:

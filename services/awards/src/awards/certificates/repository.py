@@ -9,8 +9,9 @@ from datetime import datetime
 
 import asyncpg
 
-from awards.certificates.domain import CertificateFacts
+from awards.certificates.domain import CertificateFacts, IssuableAward
 from d07.platform.db import Conn
+from d07.platform.db.query import from_row, from_rows
 
 # An award with its certificate (if issued): everything a page prints. A unit the read model does not know
 # yet has an empty name (the service refuses to issue for it).
@@ -28,57 +29,51 @@ SELECT c.id AS certificate_id, a.id AS award_id, c.code, c.issued_at, a.form_cod
 _ORDER = " ORDER BY a.form_code, a.recipient_kind, unit_name, person_name, a.id"
 
 
-def _facts(row: asyncpg.Record) -> CertificateFacts:
-    return CertificateFacts(**dict(row))
+class CodeCollision(Exception):
+    """A new certificate's code or award is taken already (a concurrent issuer, or a code drawn twice)."""
 
 
-async def awards_by_ids(conn: Conn, award_ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
-    """The awards named (with their certificate columns, null when not issued), locked for issuing."""
-    sql = _FACTS + " WHERE a.id = ANY($1::uuid[])" + _ORDER + " FOR UPDATE OF a"
-    return list(await conn.fetch(sql, award_ids))
+class CertificateRepository:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
 
+    async def awards_by_ids(self, award_ids: Sequence[uuid.UUID]) -> list[IssuableAward]:
+        """The awards named (with their certificates, if issued), locked for issuing."""
+        sql = _FACTS + " WHERE a.id = ANY($1::uuid[])" + _ORDER + " FOR UPDATE OF a"
+        return from_rows(IssuableAward, await self.conn.fetch(sql, award_ids))
 
-async def awards_of_decision(conn: Conn, decision_number: str) -> list[asyncpg.Record]:
-    """Every award of one decision, locked for issuing."""
-    sql = _FACTS + " WHERE a.decision_number = $1" + _ORDER + " FOR UPDATE OF a"
-    return list(await conn.fetch(sql, decision_number))
+    async def awards_of_decision(self, decision_number: str) -> list[IssuableAward]:
+        """Every award of one decision, locked for issuing."""
+        sql = _FACTS + " WHERE a.decision_number = $1" + _ORDER + " FOR UPDATE OF a"
+        return from_rows(IssuableAward, await self.conn.fetch(sql, decision_number))
 
+    async def insert_many(
+        self, rows: Sequence[tuple[uuid.UUID, uuid.UUID, str]], *, issued_by: str, issued_at: datetime
+    ) -> None:
+        """New certificates `(id, award id, code)`: one statement for a whole decision. CodeCollision when a
+        code or an award is taken (the transaction is then to be tried again)."""
+        try:
+            await self.conn.execute(
+                """INSERT INTO certificates (id, award_id, code, issued_at, issued_by)
+                   SELECT id, award_id, code, $4, $5
+                     FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(id, award_id, code)""",
+                [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], issued_at, issued_by,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError as exc:
+            raise CodeCollision(str(exc)) from exc
 
-async def insert_many(
-    conn: Conn, rows: Sequence[tuple[uuid.UUID, uuid.UUID, str]], *, issued_by: str, issued_at: datetime
-) -> None:
-    """New certificates `(id, award id, code)`: one statement for a whole decision."""
-    await conn.execute(
-        """INSERT INTO certificates (id, award_id, code, issued_at, issued_by)
-           SELECT id, award_id, code, $4, $5
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(id, award_id, code)""",
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        issued_at,
-        issued_by,
-    )
+    async def get(self, certificate_id: uuid.UUID) -> CertificateFacts | None:
+        row = await self.conn.fetchrow(_FACTS + " WHERE c.id = $1", certificate_id)
+        return from_row(CertificateFacts, row) if row is not None else None
 
+    async def by_code(self, code: str) -> CertificateFacts | None:
+        row = await self.conn.fetchrow(_FACTS + " WHERE c.code = $1", code)
+        return from_row(CertificateFacts, row) if row is not None else None
 
-async def get(conn: Conn, certificate_id: uuid.UUID) -> CertificateFacts | None:
-    row = await conn.fetchrow(_FACTS + " WHERE c.id = $1", certificate_id)
-    return _facts(row) if row else None
-
-
-async def by_code(conn: Conn, code: str) -> CertificateFacts | None:
-    row = await conn.fetchrow(_FACTS + " WHERE c.code = $1", code)
-    return _facts(row) if row else None
-
-
-async def of_decision(conn: Conn, decision_number: str) -> list[CertificateFacts]:
-    """The issued certificates of a decision's awards that still stand (revoked ones are left out)."""
-    rows = await conn.fetch(
-        _FACTS + " WHERE a.decision_number = $1 AND c.id IS NOT NULL AND a.status = 'decided'" + _ORDER,
-        decision_number,
-    )
-    return [_facts(r) for r in rows]
-
-
-def facts(row: asyncpg.Record) -> CertificateFacts:
-    """A row of `awards_by_ids` / `awards_of_decision` whose certificate exists, as facts."""
-    return _facts(row)
+    async def of_decision(self, decision_number: str) -> list[CertificateFacts]:
+        """The issued certificates of a decision's awards that still stand (revoked ones are left out)."""
+        rows = await self.conn.fetch(
+            _FACTS + " WHERE a.decision_number = $1 AND c.id IS NOT NULL AND a.status = 'decided'" + _ORDER,
+            decision_number,
+        )
+        return from_rows(CertificateFacts, rows)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
+from d07.platform.auth import CHAIRMAN_OFFICE, POLICE
 from d07.platform.errors import Conflict, FieldProblem, InvalidArgument
 
 COLLECTIVE = "collective"
@@ -18,6 +20,42 @@ PENDING = ("draft", "submitted", "screened", "in_council")
 SERIOUS_PRIORITIES = frozenset({"critical", "high"})
 UNRESOLVED_STATUSES = frozenset({"new", "acknowledged", "in_progress"})
 DEFAULT_MIN_PASSED_YEARS = 3
+# The roles the award forms name as deciding (migration 0001: merit -> chairman_office, commendation ->
+# police): deciding, rejecting (admin too) and revoking are refused to every other role before anything is
+# read; the form's own deciding role is checked on the nomination or award itself.
+DECIDING_ROLES = (CHAIRMAN_OFFICE, POLICE)
+
+
+class UnitStatus(StrEnum):
+    ACTIVE = "active"
+    MERGED = "merged"
+    DISSOLVED = "dissolved"
+
+
+class AssessmentResult(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class ViolationPriority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class ViolationStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class AttendanceOutcome(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not_completed"
 
 
 @dataclass(frozen=True)
@@ -78,6 +116,52 @@ class RuleOutcome:
     passed: bool
     reason: str
     sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Nomination:
+    """A nomination as stored, with its council's votes counted."""
+
+    nomination_id: uuid.UUID
+    round_id: uuid.UUID
+    form_code: str
+    recipient_kind: str
+    unit_id: uuid.UUID
+    guard_id: uuid.UUID | None
+    person_name: str | None
+    achievements: str
+    proposer: str
+    status: str
+    eligibility: tuple[RuleOutcome, ...] = ()
+    needs_review: bool = False
+    review_reason: str | None = None
+    rejected_reason: str | None = None
+    version: int = 1
+    votes_for: int = 0
+    votes_against: int = 0
+
+    @property
+    def nominee(self) -> Nominee:
+        return Nominee(self.recipient_kind, self.unit_id, self.guard_id, self.person_name)
+
+
+@dataclass(frozen=True)
+class Award:
+    """A decided (or revoked) award: the source of its certificate."""
+
+    id: uuid.UUID
+    nomination_id: uuid.UUID
+    round_id: uuid.UUID
+    form_code: str
+    recipient_kind: str
+    unit_id: uuid.UUID
+    person_name: str | None
+    decision_number: str
+    decided_on: date
+    signer: str
+    issuer: str
+    status: str = "decided"
+    revoked_reason: str | None = None
 
 
 @dataclass(frozen=True)

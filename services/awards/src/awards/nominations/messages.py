@@ -2,167 +2,153 @@
 
 from __future__ import annotations
 
-import json
-import uuid
+from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from enum import Enum
+from typing import TypeVar
 
-from awards.nominations.domain import Nominee, Quota, Round, RuleOutcome
+from awards.nominations.domain import (
+    AssessmentResult,
+    AttendanceOutcome,
+    Award,
+    Nomination,
+    Nominee,
+    Quota,
+    Round,
+    RuleOutcome,
+    UnitStatus,
+    ViolationPriority,
+    ViolationStatus,
+)
+from d07.assessment.v1 import assessment_pb2
 from d07.awards.v1 import awards_pb2 as pb
+from d07.cameras.v1 import violation_events_pb2 as violations_pb
 from d07.common.v1 import common_pb2
-from d07.platform.auth import Principal
+from d07.platform.convert import EnumMap, date_from_pb, date_to_pb, parse_uuid
 from d07.platform.errors import FieldProblem, InvalidArgument
-from d07.platform.events.consumer import InvalidEvent
+from d07.registry.v1 import registry_pb2, training_pb2
+
+E = TypeVar("E", bound=Enum)
 
 TOPIC = "d07.awards.awards.v1"
-SOURCE = "/d07/awards"
 UNITS_TOPIC = "d07.registry.units.v1"
 FORCES_TOPIC = "d07.registry.forces.v1"
 TRAINING_TOPIC = "d07.registry.training.v1"
 ASSESSMENTS_TOPIC = "d07.assessment.assessments.v1"
 VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
 
+# The producers' enums as the read models store them.
+UNIT_STATUS = EnumMap(
+    {
+        UnitStatus.ACTIVE: registry_pb2.UNIT_STATUS_ACTIVE,
+        UnitStatus.MERGED: registry_pb2.UNIT_STATUS_MERGED,
+        UnitStatus.DISSOLVED: registry_pb2.UNIT_STATUS_DISSOLVED,
+    },
+    field="unit.status",
+)
+ASSESSMENT_RESULT = EnumMap(
+    {
+        AssessmentResult.PASSED: assessment_pb2.ASSESSMENT_RESULT_PASSED,
+        AssessmentResult.FAILED: assessment_pb2.ASSESSMENT_RESULT_FAILED,
+    },
+    field="assessment.result",
+)
+VIOLATION_PRIORITY = EnumMap(
+    {
+        ViolationPriority.CRITICAL: violations_pb.VIOLATION_PRIORITY_CRITICAL,
+        ViolationPriority.HIGH: violations_pb.VIOLATION_PRIORITY_HIGH,
+        ViolationPriority.MEDIUM: violations_pb.VIOLATION_PRIORITY_MEDIUM,
+        ViolationPriority.LOW: violations_pb.VIOLATION_PRIORITY_LOW,
+    },
+    field="violation.priority",
+)
+VIOLATION_STATUS = EnumMap(
+    {
+        ViolationStatus.NEW: violations_pb.VIOLATION_STATUS_NEW,
+        ViolationStatus.ACKNOWLEDGED: violations_pb.VIOLATION_STATUS_ACKNOWLEDGED,
+        ViolationStatus.IN_PROGRESS: violations_pb.VIOLATION_STATUS_IN_PROGRESS,
+        ViolationStatus.RESOLVED: violations_pb.VIOLATION_STATUS_RESOLVED,
+        ViolationStatus.DISMISSED: violations_pb.VIOLATION_STATUS_DISMISSED,
+    },
+    field="violation.status",
+)
+ATTENDANCE_OUTCOME = EnumMap(
+    {
+        AttendanceOutcome.PENDING: training_pb2.ATTENDANCE_OUTCOME_PENDING,
+        AttendanceOutcome.COMPLETED: training_pb2.ATTENDANCE_OUTCOME_COMPLETED,
+        AttendanceOutcome.NOT_COMPLETED: training_pb2.ATTENDANCE_OUTCOME_NOT_COMPLETED,
+    },
+    field="attendance.outcome",
+)
 
-def actor(principal: Principal) -> common_pb2.Actor:
-    return common_pb2.Actor(subject=principal.subject, roles=sorted(principal.roles))
 
-
-def to_date(d: date) -> common_pb2.Date:
-    return common_pb2.Date(year=d.year, month=d.month, day=d.day)
-
-
-def from_date(d: common_pb2.Date, name: str) -> date:
+def event_value(enum_map: EnumMap[E], number: int) -> E | None:
+    """An event's enum value; None for the unspecified number and for one this version does not know (an
+    event is never refused for a value it carries beyond what awards reads)."""
     try:
-        return date(d.year, d.month, d.day)
-    except ValueError:
+        return enum_map.from_pb(number)
+    except InvalidArgument:
+        return None
+
+
+def required_date(value: common_pb2.Date, field: str) -> date:
+    """A date the request must carry: InvalidArgument `invalid_date` naming the field when unset or
+    impossible."""
+    d = date_from_pb(value, field)
+    if d is None:
         raise InvalidArgument(
-            f"{name} is not a date", code="invalid_date", fields=[FieldProblem(name, "a date")]
-        ) from None
-
-
-def parse_id(value: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument(
-            f"{name} is not an id", code="invalid_id", fields=[FieldProblem(name, "a UUID is expected")]
-        ) from None
-
-
-def event_id(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidEvent(f"{what} {value!r} is not a UUID") from None
+            f"{field} is not a date", code="invalid_date", fields=[FieldProblem(field, "a date")]
+        )
+    return d
 
 
 def nominee_of(msg: pb.Nominee) -> Nominee:
     return Nominee(
         recipient_kind=msg.recipient_kind,
-        unit_id=parse_id(msg.unit_id, "nominee.unit_id"),
-        guard_id=parse_id(msg.guard_id, "nominee.guard_id") if msg.guard_id else None,
+        unit_id=parse_uuid(msg.unit_id, "nominee.unit_id"),
+        guard_id=parse_uuid(msg.guard_id, "nominee.guard_id") if msg.guard_id else None,
         person_name=msg.person_name.strip() or None,
     )
 
 
+def quotas_of(msgs: Iterable[pb.Quota]) -> tuple[Quota, ...]:
+    return tuple(Quota(q.form_code, q.recipient_kind, q.quota) for q in msgs)
+
+
 def round_pb(r: Round) -> pb.Round:
     return pb.Round(
-        id=str(r.id),
-        title=r.title,
-        period_start=to_date(r.period_start),
-        period_end=to_date(r.period_end),
-        nominations_open=to_date(r.nominations_open),
-        nominations_close=to_date(r.nominations_close),
-        min_passed_years=r.min_passed_years,
-        require_training=r.require_training,
-        council_members=list(r.council_members),
-        historical=r.historical,
+        id=str(r.id), title=r.title, period_start=date_to_pb(r.period_start),
+        period_end=date_to_pb(r.period_end), nominations_open=date_to_pb(r.nominations_open),
+        nominations_close=date_to_pb(r.nominations_close), min_passed_years=r.min_passed_years,
+        require_training=r.require_training, council_members=list(r.council_members), historical=r.historical,
         quotas=[
             pb.Quota(form_code=q.form_code, recipient_kind=q.recipient_kind, quota=q.quota) for q in r.quotas
         ],
-    )
-
-
-def quotas_of(msgs: Any) -> tuple[Quota, ...]:
-    return tuple(Quota(q.form_code, q.recipient_kind, q.quota) for q in msgs)
+    )  # fmt: skip
 
 
 def outcome_pb(o: RuleOutcome) -> pb.RuleOutcome:
     return pb.RuleOutcome(rule=o.rule, passed=o.passed, reason=o.reason, sources=list(o.sources))
 
 
-def outcomes_of(value: Any) -> list[RuleOutcome]:
-    items = json.loads(value) if isinstance(value, str) else value
-    return [RuleOutcome(i["rule"], i["passed"], i["reason"], tuple(i["sources"])) for i in items]
-
-
-def nomination_dict(row: Any) -> dict[str, Any]:
-    """A nomination row as the HTTP door and the gRPC conversion see it."""
-    return {
-        "id": str(row["nomination_id"]),
-        "round_id": str(row["round_id"]),
-        "form_code": row["form_code"],
-        "nominee": {
-            "recipient_kind": row["recipient_kind"],
-            "unit_id": str(row["unit_id"]),
-            "guard_id": str(row["guard_id"]) if row["guard_id"] else "",
-            "person_name": row["person_name"] or "",
-        },
-        "achievements": row["achievements"],
-        "proposer": row["proposer"],
-        "status": row["status"],
-        "eligibility": [
-            {"rule": o.rule, "passed": o.passed, "reason": o.reason, "sources": list(o.sources)}
-            for o in outcomes_of(row["eligibility"])
-        ],
-        "needs_review": row["needs_review"],
-        "review_reason": row["review_reason"] or "",
-        "rejected_reason": row["rejected_reason"] or "",
-        "votes_for": row["votes_for"],
-        "votes_against": row["votes_against"],
-        "version": row["version"],
-    }
-
-
-def nomination_pb(row: Any) -> pb.Nomination:
-    d = nomination_dict(row)
+def nomination_pb(n: Nomination) -> pb.Nomination:
     return pb.Nomination(
-        id=d["id"],
-        round_id=d["round_id"],
-        form_code=d["form_code"],
-        nominee=pb.Nominee(**d["nominee"]),
-        achievements=d["achievements"],
-        proposer=d["proposer"],
-        status=d["status"],
-        eligibility=[pb.RuleOutcome(**o) for o in d["eligibility"]],
-        needs_review=d["needs_review"],
-        review_reason=d["review_reason"],
-        rejected_reason=d["rejected_reason"],
-        votes_for=d["votes_for"],
-        votes_against=d["votes_against"],
-        version=d["version"],
-    )
+        id=str(n.nomination_id), round_id=str(n.round_id), form_code=n.form_code,
+        nominee=pb.Nominee(
+            recipient_kind=n.recipient_kind, unit_id=str(n.unit_id),
+            guard_id=str(n.guard_id) if n.guard_id else "", person_name=n.person_name or "",
+        ),
+        achievements=n.achievements, proposer=n.proposer, status=n.status,
+        eligibility=[outcome_pb(o) for o in n.eligibility], needs_review=n.needs_review,
+        review_reason=n.review_reason or "", rejected_reason=n.rejected_reason or "",
+        votes_for=n.votes_for, votes_against=n.votes_against, version=n.version,
+    )  # fmt: skip
 
 
-def award_dict(row: Any) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "nomination_id": str(row["nomination_id"]),
-        "round_id": str(row["round_id"]),
-        "form_code": row["form_code"],
-        "recipient_kind": row["recipient_kind"],
-        "unit_id": str(row["unit_id"]),
-        "person_name": row["person_name"] or "",
-        "decision_number": row["decision_number"],
-        "decided_on": row["decided_on"].isoformat(),
-        "signer": row["signer"],
-        "issuer": row["issuer"],
-        "status": row["status"],
-        "revoked_reason": row["revoked_reason"] or "",
-    }
-
-
-def award_pb(row: Any) -> pb.Award:
-    d = award_dict(row)
-    d["decided_on"] = to_date(row["decided_on"])
-    return pb.Award(**d)
+def award_pb(a: Award) -> pb.Award:
+    return pb.Award(
+        id=str(a.id), nomination_id=str(a.nomination_id), round_id=str(a.round_id), form_code=a.form_code,
+        recipient_kind=a.recipient_kind, unit_id=str(a.unit_id), person_name=a.person_name or "",
+        decision_number=a.decision_number, decided_on=date_to_pb(a.decided_on), signer=a.signer,
+        issuer=a.issuer, status=a.status, revoked_reason=a.revoked_reason or "",
+    )  # fmt: skip

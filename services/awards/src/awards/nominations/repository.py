@@ -1,17 +1,23 @@
-"""SQL of rounds, nominations, votes, awards and the read models (asyncpg, the service's schema)."""
+"""SQL of rounds, nominations, votes, awards and the read models kept from events (asyncpg, the service's
+schema). Every read returns the domain's dataclasses."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from awards.nominations.domain import (
     PENDING,
     AssessmentFact,
+    Award,
     Facts,
     GuardFact,
+    Nomination,
     Nominee,
     Quota,
     Round,
@@ -19,6 +25,7 @@ from awards.nominations.domain import (
     ViolationFact,
 )
 from d07.platform.db import Conn
+from d07.platform.db.query import from_row, from_rows
 
 NOMINATION_COLUMNS = """n.nomination_id, n.round_id, n.form_code, n.recipient_kind, n.unit_id, n.guard_id,
     n.person_name, n.achievements, n.proposer, n.status, n.eligibility, n.needs_review, n.review_reason,
@@ -29,338 +36,294 @@ NOMINATION_COLUMNS = """n.nomination_id, n.round_id, n.form_code, n.recipient_ki
         AS votes_against"""
 
 
-async def insert_round(conn: Conn, r: Round, *, opened_by: str) -> None:
-    await conn.execute(
-        """INSERT INTO rounds (round_id, title, period_start, period_end, nominations_open, nominations_close,
-               min_passed_years, require_training, council_members, opened_by, historical)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        r.id,
-        r.title,
-        r.period_start,
-        r.period_end,
-        r.nominations_open,
-        r.nominations_close,
-        r.min_passed_years,
-        r.require_training,
-        list(r.council_members),
-        opened_by,
-        r.historical,
-    )
-    await conn.executemany(
-        "INSERT INTO round_quotas (round_id, form_code, recipient_kind, quota) VALUES ($1, $2, $3, $4)",
-        [(r.id, q.form_code, q.recipient_kind, q.quota) for q in r.quotas],
-    )
+def outcomes_of(value: Any) -> tuple[RuleOutcome, ...]:
+    """The eligibility column (jsonb, as text or decoded) as rule outcomes."""
+    items = json.loads(value) if isinstance(value, str) else value
+    return tuple(RuleOutcome(i["rule"], i["passed"], i["reason"], tuple(i["sources"])) for i in items)
 
 
-async def get_round(conn: Conn, round_id: uuid.UUID) -> Round | None:
-    row = await conn.fetchrow("SELECT * FROM rounds WHERE round_id = $1", round_id)
-    if row is None:
-        return None
-    quotas = await conn.fetch(
-        "SELECT form_code, recipient_kind, quota FROM round_quotas WHERE round_id = $1 ORDER BY 1, 2",
-        round_id,
-    )
-    return Round(
-        row["round_id"],
-        row["title"],
-        row["period_start"],
-        row["period_end"],
-        row["nominations_open"],
-        row["nominations_close"],
-        row["min_passed_years"],
-        row["require_training"],
-        tuple(row["council_members"]),
-        tuple(Quota(q["form_code"], q["recipient_kind"], q["quota"]) for q in quotas),
-        row["historical"],
-    )
-
-
-async def form(conn: Conn, code: str) -> Any:
-    return await conn.fetchrow(
-        "SELECT code, name, issuer, deciding_role FROM award_forms WHERE code = $1", code
-    )
-
-
-async def facts(
-    conn: Conn, round_: Round, form_code: str, nominee: Nominee, *, exclude: uuid.UUID | None = None
-) -> Facts:
-    """What the read models know about the nominee, for `domain.evaluate`."""
-    f = Facts()
-    rows = await conn.fetch(
-        "SELECT assessment_id, year, result FROM rm_assessment_results WHERE unit_id = $1 ORDER BY year",
-        nominee.unit_id,
-    )
-    f.assessments = [AssessmentFact(r["assessment_id"], r["year"], r["result"]) for r in rows]
-    rows = await conn.fetch(
-        "SELECT violation_id, priority, status FROM rm_violations WHERE unit_id = $1 ORDER BY opened_at",
-        nominee.unit_id,
-    )
-    f.violations = [ViolationFact(r["violation_id"], r["priority"], r["status"]) for r in rows]
-    if nominee.guard_id is not None:
-        g = await conn.fetchrow("SELECT * FROM rm_guards WHERE guard_id = $1", nominee.guard_id)
-        if g is not None:
-            f.guard = GuardFact(g["guard_id"], g["unit_id"], g["full_name"], g["active"])
-        rows = await conn.fetch(
-            "SELECT attendance_id FROM rm_training WHERE guard_id = $1 AND outcome = 'completed'",
-            nominee.guard_id,
-        )
-        f.completed_attendances = [r["attendance_id"] for r in rows]
-    rows = await conn.fetch(
-        """SELECT nomination_id FROM nominations WHERE round_id = $1 AND form_code = $2 AND person_key = $3
-             AND status <> 'rejected' AND nomination_id IS DISTINCT FROM $4""",
-        round_.id,
-        form_code,
-        nominee.key(),
-        exclude,
-    )
-    f.same_form = [f"nomination:{r['nomination_id']}" for r in rows]
-    return f
-
-
-async def guard_name(conn: Conn, guard_id: uuid.UUID) -> str | None:
-    return await conn.fetchval("SELECT full_name FROM rm_guards WHERE guard_id = $1", guard_id)  # type: ignore[no-any-return]
-
-
-def _outcomes_json(outcomes: list[RuleOutcome]) -> str:
+def _outcomes_json(outcomes: list[RuleOutcome] | tuple[RuleOutcome, ...]) -> str:
     return json.dumps([asdict(o) for o in outcomes], ensure_ascii=False)
 
 
-async def insert_nomination(
-    conn: Conn,
-    *,
-    nomination_id: uuid.UUID,
-    round_id: uuid.UUID,
-    form_code: str,
-    nominee: Nominee,
-    achievements: str,
-    proposer: str,
-    outcomes: list[RuleOutcome],
-) -> None:
-    await conn.execute(
-        """INSERT INTO nominations (nomination_id, round_id, form_code, recipient_kind, unit_id, guard_id,
-               person_name, person_key, achievements, proposer, eligibility)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)""",
-        nomination_id,
-        round_id,
-        form_code,
-        nominee.recipient_kind,
-        nominee.unit_id,
-        nominee.guard_id,
-        nominee.person_name,
-        nominee.key(),
-        achievements,
-        proposer,
-        _outcomes_json(outcomes),
-    )
+def _nomination(row: Any) -> Nomination:
+    return from_row(Nomination, row, eligibility=outcomes_of(row["eligibility"]))
 
 
-async def get_nomination(conn: Conn, nomination_id: uuid.UUID, *, lock: bool = False) -> Any:
-    if lock:
-        await conn.execute("SELECT 1 FROM nominations WHERE nomination_id = $1 FOR UPDATE", nomination_id)
-    return await conn.fetchrow(
-        f"SELECT {NOMINATION_COLUMNS} FROM nominations n WHERE nomination_id = $1", nomination_id
-    )
+class RoundRepository:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def insert(self, r: Round, *, opened_by: str) -> None:
+        await self.conn.execute(
+            """INSERT INTO rounds (round_id, title, period_start, period_end, nominations_open,
+                   nominations_close, min_passed_years, require_training, council_members, opened_by,
+                   historical)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            r.id, r.title, r.period_start, r.period_end, r.nominations_open, r.nominations_close,
+            r.min_passed_years, r.require_training, list(r.council_members), opened_by, r.historical,
+        )  # fmt: skip
+        await self.conn.executemany(
+            "INSERT INTO round_quotas (round_id, form_code, recipient_kind, quota) VALUES ($1, $2, $3, $4)",
+            [(r.id, q.form_code, q.recipient_kind, q.quota) for q in r.quotas],
+        )
+
+    async def get(self, round_id: uuid.UUID) -> Round | None:
+        row = await self.conn.fetchrow("SELECT * FROM rounds WHERE round_id = $1", round_id)
+        if row is None:
+            return None
+        quotas = await self.conn.fetch(
+            "SELECT form_code, recipient_kind, quota FROM round_quotas WHERE round_id = $1 ORDER BY 1, 2",
+            round_id,
+        )
+        return from_row(
+            Round, row, id=row["round_id"], council_members=tuple(row["council_members"]),
+            quotas=tuple(from_rows(Quota, quotas)),
+        )  # fmt: skip
 
 
-async def list_nominations(
-    conn: Conn, round_id: uuid.UUID, status: str | None, unit_id: uuid.UUID | None
-) -> list[Any]:
-    return await conn.fetch(
-        f"""SELECT {NOMINATION_COLUMNS} FROM nominations n WHERE round_id = $1
-              AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR unit_id = $3)
-            ORDER BY created_at, nomination_id""",
-        round_id,
-        status,
-        unit_id,
-    )
+class NominationRepository:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def facts(
+        self, round_: Round, form_code: str, nominee: Nominee, *, exclude: uuid.UUID | None = None
+    ) -> Facts:
+        """What the read models know about the nominee, for `domain.evaluate`."""
+        conn = self.conn
+        f = Facts()
+        rows = await conn.fetch(
+            "SELECT assessment_id, year, result FROM rm_assessment_results WHERE unit_id = $1 ORDER BY year",
+            nominee.unit_id,
+        )
+        f.assessments = from_rows(AssessmentFact, rows)
+        rows = await conn.fetch(
+            "SELECT violation_id, priority, status FROM rm_violations WHERE unit_id = $1 ORDER BY opened_at",
+            nominee.unit_id,
+        )
+        f.violations = from_rows(ViolationFact, rows)
+        if nominee.guard_id is not None:
+            g = await conn.fetchrow("SELECT * FROM rm_guards WHERE guard_id = $1", nominee.guard_id)
+            if g is not None:
+                f.guard = from_row(GuardFact, g)
+            rows = await conn.fetch(
+                "SELECT attendance_id FROM rm_training WHERE guard_id = $1 AND outcome = 'completed'",
+                nominee.guard_id,
+            )
+            f.completed_attendances = [r["attendance_id"] for r in rows]
+        rows = await conn.fetch(
+            """SELECT nomination_id FROM nominations
+                WHERE round_id = $1 AND form_code = $2 AND person_key = $3
+                  AND status <> 'rejected' AND nomination_id IS DISTINCT FROM $4""",
+            round_.id, form_code, nominee.key(), exclude,
+        )  # fmt: skip
+        f.same_form = [f"nomination:{r['nomination_id']}" for r in rows]
+        return f
+
+    async def guard_name(self, guard_id: uuid.UUID) -> str | None:
+        name = await self.conn.fetchval("SELECT full_name FROM rm_guards WHERE guard_id = $1", guard_id)
+        return None if name is None else str(name)
+
+    async def insert(self, n: Nomination) -> bool:
+        """A new draft; False when the nominee holds a nomination of the form in the round (concurrently)."""
+        try:
+            async with self.conn.transaction():
+                await self.conn.execute(
+                    """INSERT INTO nominations (nomination_id, round_id, form_code, recipient_kind, unit_id,
+                           guard_id, person_name, person_key, achievements, proposer, eligibility)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)""",
+                    n.nomination_id, n.round_id, n.form_code, n.recipient_kind, n.unit_id, n.guard_id,
+                    n.person_name, n.nominee.key(), n.achievements, n.proposer, _outcomes_json(n.eligibility),
+                )  # fmt: skip
+        except asyncpg.UniqueViolationError:
+            return False
+        return True
+
+    async def get(self, nomination_id: uuid.UUID, *, lock: bool = False) -> Nomination | None:
+        if lock:
+            await self.conn.execute(
+                "SELECT 1 FROM nominations WHERE nomination_id = $1 FOR UPDATE", nomination_id
+            )
+        row = await self.conn.fetchrow(
+            f"SELECT {NOMINATION_COLUMNS} FROM nominations n WHERE nomination_id = $1", nomination_id
+        )
+        return _nomination(row) if row is not None else None
+
+    async def of_round(
+        self, round_id: uuid.UUID, status: str | None, unit_id: uuid.UUID | None
+    ) -> list[Nomination]:
+        rows = await self.conn.fetch(
+            f"""SELECT {NOMINATION_COLUMNS} FROM nominations n WHERE round_id = $1
+                  AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR unit_id = $3)
+                ORDER BY created_at, nomination_id""",
+            round_id, status, unit_id,
+        )  # fmt: skip
+        return [_nomination(r) for r in rows]
+
+    async def pending_of_unit(self, unit_id: uuid.UUID) -> list[uuid.UUID]:
+        rows = await self.conn.fetch(
+            "SELECT nomination_id FROM nominations WHERE unit_id = $1 AND status = ANY($2::text[])",
+            unit_id, list(PENDING),
+        )  # fmt: skip
+        return [r["nomination_id"] for r in rows]
+
+    async def set_status(
+        self,
+        nomination_id: uuid.UUID,
+        status: str,
+        *,
+        outcomes: list[RuleOutcome] | None = None,
+        rejected_reason: str | None = None,
+    ) -> None:
+        """A new status; with `outcomes` the eligibility is stored anew and the review flag cleared."""
+        await self.conn.execute(
+            """UPDATE nominations SET status = $2, eligibility = coalesce($3::jsonb, eligibility),
+                   rejected_reason = coalesce($4, rejected_reason),
+                   needs_review = CASE WHEN $3::jsonb IS NULL THEN needs_review ELSE false END,
+                   review_reason = CASE WHEN $3::jsonb IS NULL THEN review_reason ELSE NULL END,
+                   version = version + 1, updated_at = now()
+               WHERE nomination_id = $1""",
+            nomination_id,
+            status,
+            _outcomes_json(outcomes) if outcomes is not None else None,
+            rejected_reason,
+        )
+
+    async def add_vote(self, nomination_id: uuid.UUID, member: str, approve: bool) -> bool:
+        """False when the member has voted on it already."""
+        row = await self.conn.fetchval(
+            """INSERT INTO council_votes (nomination_id, member, approve) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING 1""",
+            nomination_id, member, approve,
+        )  # fmt: skip
+        return row is not None
+
+    async def flag_pending(self, nomination_id: uuid.UUID, reason: str) -> bool:
+        """Flag a pending nomination for review, once per reason. True when flagged now."""
+        row = await self.conn.fetchval(
+            """UPDATE nominations SET needs_review = true, review_reason = $2, version = version + 1,
+                   updated_at = now()
+               WHERE nomination_id = $1 AND status = ANY($3::text[]) AND review_reason IS DISTINCT FROM $2
+               RETURNING 1""",
+            nomination_id, reason, list(PENDING),
+        )  # fmt: skip
+        return row is not None
 
 
-async def set_status(
-    conn: Conn,
-    nomination_id: uuid.UUID,
-    status: str,
-    *,
-    outcomes: list[RuleOutcome] | None = None,
-    rejected_reason: str | None = None,
-) -> None:
-    await conn.execute(
-        """UPDATE nominations SET status = $2, eligibility = coalesce($3::jsonb, eligibility),
-               rejected_reason = coalesce($4, rejected_reason),
-               needs_review = CASE WHEN $3::jsonb IS NULL THEN needs_review ELSE false END,
-               review_reason = CASE WHEN $3::jsonb IS NULL THEN review_reason ELSE NULL END,
-               version = version + 1, updated_at = now()
-           WHERE nomination_id = $1""",
-        nomination_id,
-        status,
-        _outcomes_json(outcomes) if outcomes is not None else None,
-        rejected_reason,
-    )
+class AwardRepository:
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def lock_quota(self, round_id: uuid.UUID, form_code: str, recipient_kind: str) -> int:
+        """Serialise decisions of one quota (the quota row is locked) and count the awards that hold it."""
+        await self.conn.execute(
+            """SELECT 1 FROM round_quotas WHERE round_id = $1 AND form_code = $2 AND recipient_kind = $3
+               FOR UPDATE""",
+            round_id, form_code, recipient_kind,
+        )  # fmt: skip
+        count = await self.conn.fetchval(
+            """SELECT count(*) FROM awards WHERE round_id = $1 AND form_code = $2 AND recipient_kind = $3
+                 AND status = 'decided'""",
+            round_id, form_code, recipient_kind,
+        )  # fmt: skip
+        return int(count)
+
+    async def insert(self, a: Award) -> None:
+        await self.conn.execute(
+            """INSERT INTO awards (id, nomination_id, round_id, form_code, recipient_kind, unit_id,
+                   person_name, decision_number, decided_on, signer, issuer)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            a.id, a.nomination_id, a.round_id, a.form_code, a.recipient_kind, a.unit_id, a.person_name,
+            a.decision_number, a.decided_on, a.signer, a.issuer,
+        )  # fmt: skip
+
+    async def get(self, award_id: uuid.UUID, *, lock: bool = False) -> Award | None:
+        row = await self.conn.fetchrow(
+            f"SELECT * FROM awards WHERE id = $1{' FOR UPDATE' if lock else ''}", award_id
+        )
+        return from_row(Award, row) if row is not None else None
+
+    async def of_round(self, round_id: uuid.UUID) -> list[Award]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM awards WHERE round_id = $1 ORDER BY decided_on, id", round_id
+        )
+        return from_rows(Award, rows)
+
+    async def revoke(self, award_id: uuid.UUID, reason: str) -> None:
+        await self.conn.execute(
+            "UPDATE awards SET status = 'revoked', revoked_reason = $2 WHERE id = $1", award_id, reason
+        )
 
 
-async def add_vote(conn: Conn, nomination_id: uuid.UUID, member: str, approve: bool) -> bool:
-    row = await conn.fetchval(
-        """INSERT INTO council_votes (nomination_id, member, approve) VALUES ($1, $2, $3)
-           ON CONFLICT DO NOTHING RETURNING 1""",
-        nomination_id,
-        member,
-        approve,
-    )
-    return row is not None
+class RecordRepository:
+    """The read models kept from the registry's, assessment's and cameras' events. Version and revision
+    guards make a replayed older event change nothing."""
 
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
 
-async def lock_quota(conn: Conn, round_id: uuid.UUID, form_code: str, recipient_kind: str) -> int:
-    """Serialise decisions of one quota (the quota row is locked) and count the awards that hold it."""
-    await conn.execute(
-        """SELECT 1 FROM round_quotas WHERE round_id = $1 AND form_code = $2 AND recipient_kind = $3
-           FOR UPDATE""",
-        round_id,
-        form_code,
-        recipient_kind,
-    )
-    return await conn.fetchval(  # type: ignore[no-any-return]
-        """SELECT count(*) FROM awards WHERE round_id = $1 AND form_code = $2 AND recipient_kind = $3
-             AND status = 'decided'""",
-        round_id,
-        form_code,
-        recipient_kind,
-    )
+    async def upsert_unit(self, unit_id: uuid.UUID, name: str, status: str, version: int) -> None:
+        await self.conn.execute(
+            """INSERT INTO rm_units (unit_id, name, status, version) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (unit_id) DO UPDATE SET name = $2, status = $3, version = $4, updated_at = now()
+               WHERE rm_units.version <= $4""",
+            unit_id, name, status, version,
+        )  # fmt: skip
 
+    async def upsert_assessment(
+        self, unit_id: uuid.UUID, year: int, assessment_id: uuid.UUID, result: str, revision: int
+    ) -> bool:
+        """Keep the latest revision of the unit's result of the year. True when the row changed."""
+        row = await self.conn.fetchval(
+            """INSERT INTO rm_assessment_results (unit_id, year, assessment_id, result, revision)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (unit_id, year) DO UPDATE SET assessment_id = $3, result = $4, revision = $5,
+                   updated_at = now()
+               WHERE rm_assessment_results.revision <= $5
+               RETURNING 1""",
+            unit_id, year, assessment_id, result, revision,
+        )  # fmt: skip
+        return row is not None
 
-async def insert_award(conn: Conn, values: dict[str, Any]) -> None:
-    await conn.execute(
-        """INSERT INTO awards (id, nomination_id, round_id, form_code, recipient_kind, unit_id, person_name,
-               decision_number, decided_on, signer, issuer)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        values["id"],
-        values["nomination_id"],
-        values["round_id"],
-        values["form_code"],
-        values["recipient_kind"],
-        values["unit_id"],
-        values["person_name"],
-        values["decision_number"],
-        values["decided_on"],
-        values["signer"],
-        values["issuer"],
-    )
+    async def upsert_violation(
+        self,
+        violation_id: uuid.UUID,
+        unit_id: uuid.UUID,
+        priority: str,
+        status: str,
+        opened_at: datetime | None,
+        version: int,
+    ) -> bool:
+        row = await self.conn.fetchval(
+            """INSERT INTO rm_violations (violation_id, unit_id, priority, status, opened_at, version)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (violation_id) DO UPDATE SET unit_id = $2, priority = $3, status = $4,
+                   opened_at = $5, version = $6, updated_at = now()
+               WHERE rm_violations.version <= $6
+               RETURNING 1""",
+            violation_id, unit_id, priority, status, opened_at, version,
+        )  # fmt: skip
+        return row is not None
 
+    async def upsert_guard(
+        self, guard_id: uuid.UUID, unit_id: uuid.UUID, full_name: str, active: bool, version: int
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO rm_guards (guard_id, unit_id, full_name, active, version)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (guard_id) DO UPDATE SET unit_id = $2, full_name = $3, active = $4, version = $5,
+                   updated_at = now()
+               WHERE rm_guards.version <= $5""",
+            guard_id, unit_id, full_name, active, version,
+        )  # fmt: skip
 
-async def get_award(conn: Conn, award_id: uuid.UUID, *, lock: bool = False) -> Any:
-    return await conn.fetchrow(f"SELECT * FROM awards WHERE id = $1{' FOR UPDATE' if lock else ''}", award_id)
-
-
-async def list_awards(conn: Conn, round_id: uuid.UUID) -> list[Any]:
-    return await conn.fetch("SELECT * FROM awards WHERE round_id = $1 ORDER BY decided_on, id", round_id)
-
-
-async def revoke_award(conn: Conn, award_id: uuid.UUID, reason: str) -> None:
-    await conn.execute(
-        "UPDATE awards SET status = 'revoked', revoked_reason = $2 WHERE id = $1", award_id, reason
-    )
-
-
-async def flag_pending(conn: Conn, nomination_id: uuid.UUID, reason: str) -> bool:
-    """Flag a pending nomination for review, once per reason. True when flagged now."""
-    row = await conn.fetchval(
-        """UPDATE nominations SET needs_review = true, review_reason = $2, version = version + 1,
-               updated_at = now()
-           WHERE nomination_id = $1 AND status = ANY($3::text[]) AND review_reason IS DISTINCT FROM $2
-           RETURNING 1""",
-        nomination_id,
-        reason,
-        list(PENDING),
-    )
-    return row is not None
-
-
-# --- read models ------------------------------------------------------------------------------------------
-
-
-async def upsert_unit(conn: Conn, unit_id: uuid.UUID, name: str, status: str, version: int) -> None:
-    await conn.execute(
-        """INSERT INTO rm_units (unit_id, name, status, version) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (unit_id) DO UPDATE SET name = $2, status = $3, version = $4, updated_at = now()
-           WHERE rm_units.version <= $4""",
-        unit_id,
-        name,
-        status,
-        version,
-    )
-
-
-async def upsert_assessment(
-    conn: Conn, unit_id: uuid.UUID, year: int, assessment_id: uuid.UUID, result: str, revision: int
-) -> bool:
-    """Keep the latest revision of the unit's result of the year. True when the row changed."""
-    row = await conn.fetchval(
-        """INSERT INTO rm_assessment_results (unit_id, year, assessment_id, result, revision)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (unit_id, year) DO UPDATE SET assessment_id = $3, result = $4, revision = $5,
-               updated_at = now()
-           WHERE rm_assessment_results.revision <= $5
-           RETURNING 1""",
-        unit_id,
-        year,
-        assessment_id,
-        result,
-        revision,
-    )
-    return row is not None
-
-
-async def upsert_violation(
-    conn: Conn,
-    violation_id: uuid.UUID,
-    unit_id: uuid.UUID,
-    priority: str,
-    status: str,
-    opened_at: Any,
-    version: int,
-) -> bool:
-    row = await conn.fetchval(
-        """INSERT INTO rm_violations (violation_id, unit_id, priority, status, opened_at, version)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (violation_id) DO UPDATE SET unit_id = $2, priority = $3, status = $4, opened_at = $5,
-               version = $6, updated_at = now()
-           WHERE rm_violations.version <= $6
-           RETURNING 1""",
-        violation_id,
-        unit_id,
-        priority,
-        status,
-        opened_at,
-        version,
-    )
-    return row is not None
-
-
-async def upsert_guard(
-    conn: Conn, guard_id: uuid.UUID, unit_id: uuid.UUID, full_name: str, active: bool, version: int
-) -> None:
-    await conn.execute(
-        """INSERT INTO rm_guards (guard_id, unit_id, full_name, active, version) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (guard_id) DO UPDATE SET unit_id = $2, full_name = $3, active = $4, version = $5,
-               updated_at = now()
-           WHERE rm_guards.version <= $5""",
-        guard_id,
-        unit_id,
-        full_name,
-        active,
-        version,
-    )
-
-
-async def upsert_attendance(
-    conn: Conn, attendance_id: uuid.UUID, guard_id: uuid.UUID, class_id: uuid.UUID, outcome: str, version: int
-) -> None:
-    await conn.execute(
-        """INSERT INTO rm_training (attendance_id, guard_id, class_id, outcome, version)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (attendance_id) DO UPDATE SET outcome = $4, version = $5, updated_at = now()
-           WHERE rm_training.version <= $5""",
-        attendance_id,
-        guard_id,
-        class_id,
-        outcome,
-        version,
-    )
+    async def upsert_attendance(
+        self, attendance_id: uuid.UUID, guard_id: uuid.UUID, class_id: uuid.UUID, outcome: str, version: int
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO rm_training (attendance_id, guard_id, class_id, outcome, version)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (attendance_id) DO UPDATE SET outcome = $4, version = $5, updated_at = now()
+               WHERE rm_training.version <= $5""",
+            attendance_id, guard_id, class_id, outcome, version,
+        )  # fmt: skip
