@@ -111,3 +111,13 @@ class EnumMap(Generic[E]):
                 fields=[FieldProblem(self.field, "a value is required")],
             )  # fmt: skip
         return value
+
+
+def require_date(value: common_pb2.Date, field: str) -> date:
+    """As `date_from_pb`, but an unset date is refused too (InvalidArgument `required` naming `field`)."""
+    day = date_from_pb(value, field)
+    if day is None:
+        raise InvalidArgument(
+            f"{field} is required", code="required", fields=[FieldProblem(field, "a date is required")]
+        )
+    return day

@@ -63,6 +63,18 @@ class UnitOfWork:
         self.source = source
         self._clock = clock
         self._conn: Conn | None = None
+        self._borrowed = False
+
+    @classmethod
+    def within(cls, conn: Conn, *, source: str, clock: Clock = system_clock) -> Self:
+        """A unit of work inside a transaction someone else holds (a consumer's batch, whose inbox rows must
+        commit with the effect): bound at once; entering and leaving it neither begins nor ends anything."""
+        uow = cls.__new__(cls)
+        UnitOfWork.__init__(uow, None, source=source, clock=clock)  # type: ignore[arg-type]
+        uow._conn = conn
+        uow._borrowed = True
+        uow.bind(conn)
+        return uow
 
     # --- to override ------------------------------------------------------------------------------------
 
@@ -72,6 +84,8 @@ class UnitOfWork:
     # --- the transaction --------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
+        if self._borrowed:
+            return self
         if self._conn is not None:
             raise RuntimeError("this unit of work is already open")
         acquired = self._pool.acquire()
@@ -91,6 +105,8 @@ class UnitOfWork:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._borrowed:
+            return
         try:
             if kind is None:
                 await self._transaction.commit()
