@@ -1,7 +1,8 @@
 """Opening a round for 5.000 units and finalising 5.000 assessments, beside asyncpg's raw batch insert rate.
 
 Everything runs in one schema of the bench database with the assessment service's migrations, through the
-service's own handlers (`assessment.rounds.service`, the code behind gRPC and HTTP) on an asyncpg pool:
+service's own handlers (`assessment.rounds.service`, the code behind gRPC and HTTP), each call with a unit of
+work of its own over an asyncpg pool, as the doors make them:
 
 1. raw executemany / raw COPY: 5.000 rows shaped like an assessment, in one transaction (the ceiling);
 2. OpenRound: one call, one transaction: 5.000 assessments by one INSERT ... SELECT, 5.000 outbox events
@@ -23,7 +24,8 @@ from pathlib import Path
 import asyncpg
 
 from assessment.rounds import service
-from assessment.rounds.domain import OpenRound
+from assessment.rounds.domain import FinaliseAssessment, OpenRound
+from assessment.rounds.service import RoundsUnitOfWork
 from bench.common import Clock, Result, print_table, stack, unique
 from d07.platform import db
 from d07.platform.auth import ADMIN, POLICE, Principal
@@ -33,6 +35,12 @@ IN_FLIGHT = 8
 YEAR = 2024
 MIGRATIONS = Path(__file__).resolve().parent.parent / "services" / "assessment" / "migrations"
 KINDS = ("agency", "enterprise", "school")
+SOURCE = "/d07/assessment"
+
+
+def uow(pool: asyncpg.Pool) -> RoundsUnitOfWork:
+    """A unit of work for one handler call (`deps.uow(RoundsUnitOfWork)` in the service)."""
+    return RoundsUnitOfWork(pool, source=SOURCE)
 
 
 async def raw_inserts(pool: asyncpg.Pool) -> tuple[Result, Result]:
@@ -122,7 +130,7 @@ async def finalise_all(pool: asyncpg.Pool, ids: list[uuid.UUID]) -> float:
 
     async def worker() -> None:
         while not queue.empty():
-            await service.finalise(pool, str(queue.get_nowait()), principal=police)
+            await service.finalise(uow(pool), FinaliseAssessment(str(queue.get_nowait())), police)
 
     with Clock() as clock:
         await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
@@ -145,7 +153,7 @@ async def main() -> None:
             admin = Principal(subject="bench-admin", roles=frozenset({ADMIN}))
             cmd = OpenRound(YEAR, date(YEAR, 10, 31), date(YEAR, 11, 30))
             with Clock() as opening:
-                round_ = await service.open_round(pool, cmd, principal=admin)
+                round_ = await service.open_round(uow(pool), cmd, admin)
             assert round_.unit_count == UNITS, round_.unit_count
             events = await pool.fetchval("SELECT count(*) FROM outbox")
             ids = await bring_to_verified(pool, round_.id)

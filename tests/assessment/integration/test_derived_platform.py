@@ -9,10 +9,9 @@ with its sources. The handlers' details (replays, the late-violation flag) are i
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -21,7 +20,9 @@ import pytest
 
 from assessment.derived import service
 from assessment.derived.domain import VIETNAM, DerivedResult
+from assessment.derived.repository import DerivedRepository
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -31,20 +32,6 @@ async def conn(platform: Platform) -> AsyncIterator[asyncpg.Connection]:
         yield c
     finally:
         await c.close()
-
-
-async def until(check: Callable[[], Awaitable[object]], *, seconds: float = 60.0) -> object:
-    """Poll an async check until it returns something truthy (bounded): effects that travel through Kafka."""
-    last: object = None
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                last = await check()
-                if last:
-                    return last
-                await asyncio.sleep(0.3)
-    except TimeoutError:
-        raise AssertionError(f"not reached within {seconds} s (last: {last!r})") from None
 
 
 async def post(
@@ -115,7 +102,7 @@ async def test_a_confirmed_serious_violation_shows_as_an_unmet_derived_criterion
         assert r.status_code == 200, r.text
 
         async def derived() -> dict[str, tuple[bool, list[tuple[str, str]]]]:
-            return by_code(await service.derive(conn, unit_id=uuid.UUID(unit), year=year))
+            return by_code(await service.derive(DerivedRepository(conn), unit_id=uuid.UUID(unit), year=year))
 
         # The registry's events reach assessment: model and training met, no violation.
         before = {
@@ -127,7 +114,7 @@ async def test_a_confirmed_serious_violation_shows_as_an_unmet_derived_criterion
         async def registry_arrived() -> object:
             return (await derived()) == before
 
-        await until(registry_arrived)
+        await eventually(registry_arrived, within=60, what="registry_arrived")
 
         # A camera covering the unit sees fire and smoke; the police take it up.
         for _ in range(20):
@@ -172,7 +159,7 @@ async def test_a_confirmed_serious_violation_shows_as_an_unmet_derived_criterion
             )
             return row is not None and row["status"] == "acknowledged"
 
-        await until(acknowledged_known)
+        await eventually(acknowledged_known, within=60, what="acknowledged_known")
         assert (await derived())["TC2"] == (True, [])
 
         assign = {"version": 2, "assignee": "Thượng úy Trần Văn Hùng", "team": "Tổ 141"}
@@ -182,9 +169,10 @@ async def test_a_confirmed_serious_violation_shows_as_an_unmet_derived_criterion
         async def violation_arrived() -> object:
             return (await derived())["TC2"] == (False, [("violation", vid)])
 
-        await until(violation_arrived)
+        await eventually(violation_arrived, within=60, what="violation_arrived")
         results = {
-            r.criterion_code: r for r in await service.derive(conn, unit_id=uuid.UUID(unit), year=year)
+            r.criterion_code: r
+            for r in await service.derive(DerivedRepository(conn), unit_id=uuid.UUID(unit), year=year)
         }
         assert "vi phạm nghiêm trọng" in results["TC2"].reason
         assert (
@@ -193,7 +181,9 @@ async def test_a_confirmed_serious_violation_shows_as_an_unmet_derived_criterion
         # The other criteria are untouched, and last year knows nothing of this year's violation.
         assert (await derived())["TC3"] == before["TC3"]
         assert (await derived())["TC4"] == before["TC4"]
-        last_year = by_code(await service.derive(conn, unit_id=uuid.UUID(unit), year=year - 1))
+        last_year = by_code(
+            await service.derive(DerivedRepository(conn), unit_id=uuid.UUID(unit), year=year - 1)
+        )
         assert last_year["TC2"] == (True, [])
         assert last_year["TC3"] == (False, [])
 

@@ -15,7 +15,8 @@ import pytest
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from assessment.derived import service
+from assessment.derived import events, service
+from assessment.derived.repository import DerivedRepository
 from d07.cameras.v1 import violation_events_pb2 as vpb
 from d07.common.v1 import common_pb2
 from d07.platform import db
@@ -23,6 +24,8 @@ from d07.platform.events.envelope import ConsumedEvent, type_name
 from d07.registry.v1 import models_pb2 as mpb
 from d07.registry.v1 import training_pb2 as tpb
 
+# The derived consumer's handler of each event type, from its table.
+HANDLERS = events.CONSUMER.handlers or {}
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "assessment" / "migrations"
 
 
@@ -55,7 +58,7 @@ async def deliver(pool: asyncpg.Pool, *messages: Message) -> None:
             partition=0, offset=0, key=None, headers={}, value=msg.SerializeToString(), message=msg,
         )  # fmt: skip
         async with pool.acquire() as conn, conn.transaction():
-            await service.EVENT_HANDLERS[name](conn, event)  # type: ignore[arg-type]
+            await HANDLERS[name](conn, event)
 
 
 def d(value: date) -> common_pb2.Date:
@@ -80,7 +83,7 @@ async def new_unit(pool: asyncpg.Pool, kind: str = "school") -> uuid.UUID:
 
 async def derive(pool: asyncpg.Pool, unit: uuid.UUID, year: int) -> dict[str, tuple[bool, list[str]]]:
     async with pool.acquire() as conn:
-        results = await service.derive(conn, unit_id=unit, year=year)
+        results = await service.derive(DerivedRepository(conn), unit_id=unit, year=year)
     return {r.criterion_code: (r.met, [f"{s.kind}:{s.id}" for s in r.sources]) for r in results}
 
 

@@ -21,7 +21,8 @@ from d07.assessment.v1 import assessment_pb2 as pb
 from d07.assessment.v1 import assessment_pb2_grpc as pb_grpc
 from d07.common.v1 import common_pb2
 from d07.platform.auth import issue_token
-from tests.support.services import Platform, eventually
+from tests.support.services import Platform
+from tests.support.waiting import eventually_sync
 
 
 def d(value: date) -> common_pb2.Date:
@@ -68,14 +69,14 @@ def make_unit(platform: Platform, district: str, *, kind: str = "school", sub_ki
 def known(platform: Platform, *unit_ids: str) -> None:
     """Wait until the assessment service's read copy holds the units (they travel through Kafka)."""
     for unit_id in unit_ids:
-        eventually(
+        eventually_sync(
             lambda u=unit_id: (
                 httpx.get(  # type: ignore[misc]
                     f"{platform['assessment'].url}/v1/known-units/{u}", headers=platform.headers("admin")
                 ).status_code
                 == 200
             ),
-            timeout=60,
+            within=60,
         )
 
 
@@ -290,7 +291,7 @@ def test_a_finalised_result_reaches_reporting_and_a_revision_replaces_it(
     a = assessment_of(api, open_round(api, 2022, "006").id, unit)
     submit_and_verify(api, a, {**dict.fromkeys(TC124, True), "TC2": False})
     assert finalise(api, a).result == pb.ASSESSMENT_RESULT_FAILED
-    eventually(lambda: reporting_row(platform, a.id) == [("failed", 1, 80.0)], timeout=60)
+    eventually_sync(lambda: reporting_row(platform, a.id) == [("failed", 1, 80.0)], within=60)
 
     with pytest.raises(grpc.RpcError) as no_reason:
         api(
@@ -307,7 +308,7 @@ def test_a_finalised_result_reaches_reporting_and_a_revision_replaces_it(
         "admin",
     ).assessment
     assert (revised.result, revised.revision, revised.score) == (pb.ASSESSMENT_RESULT_PASSED, 2, 100.0)
-    eventually(lambda: reporting_row(platform, a.id) == [("passed", 2, 100.0)], timeout=60)
+    eventually_sync(lambda: reporting_row(platform, a.id) == [("passed", 2, 100.0)], within=60)
 
     detail = api("GetAssessment", pb.GetAssessmentRequest(id=a.id), "police")
     history = [(h.revision, h.result) for h in detail.history]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assessment.domain.criteria import CriteriaSet, Criterion, PassRule
+from assessment.criteria.domain import CriteriaSet, Criterion, PassRule
 
 CRITERIA = (Criterion("TC1", "…", True), Criterion("TC2", "…", True), Criterion("TC3", "…", False))
 

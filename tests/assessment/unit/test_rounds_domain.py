@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from assessment.domain.criteria import CriteriaSet, Criterion, PassRule
+from assessment.actions.domain import NewCorrectiveAction, validate_action
+from assessment.criteria.domain import CriteriaSet, Criterion, PassRule
 from assessment.rounds.domain import (
     Assessment,
     AssessmentStatus,
     ListAssessments,
-    NewCorrectiveAction,
     OpenRound,
     Result,
     SelfAnswer,
@@ -23,7 +23,6 @@ from assessment.rounds.domain import (
     filter_of,
     judge,
     missing_self_answers,
-    validate_action,
     validate_answers,
     validate_round,
 )

@@ -102,6 +102,11 @@ class EnumMap(Generic[E]):
                 fields=[FieldProblem(self.field, f"{number} is not a known value")],
             ) from None  # fmt: skip
 
+    def lenient(self, number: int, default: E) -> E:
+        """The domain value, or `default` for the unspecified or an unknown number (a consumer reading an
+        event from a newer producer)."""
+        return self.from_pb_table.get(number, default)
+
     def require(self, number: int) -> E:
         """As `from_pb`, but the unspecified value is refused too."""
         value = self.from_pb(number)

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from enum import StrEnum
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 
@@ -30,6 +31,41 @@ HAS_EFFECTIVE_MODEL = "has_effective_model"
 GUARDS_TRAINED_IN_YEAR = "guards_trained_in_year"
 NO_CONFIRMED_SERIOUS_VIOLATION = "no_confirmed_serious_violation"
 DERIVATIONS = (HAS_EFFECTIVE_MODEL, GUARDS_TRAINED_IN_YEAR, NO_CONFIRMED_SERIOUS_VIOLATION)
+
+
+class ModelStatus(StrEnum):
+    BUILT = "built"
+    CONSOLIDATED = "consolidated"
+    EFFECTIVE = "effective"
+    INACTIVE = "inactive"
+
+
+class ClassStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class AttendanceOutcome(StrEnum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not_completed"
+
+
+class ViolationStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class ViolationPriority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
 
 SERIOUS_PRIORITIES = frozenset({"critical", "high"})
 CONFIRMED_STATUSES = frozenset({"in_progress", "resolved"})
@@ -61,6 +97,72 @@ class DerivedResult:
     met: bool
     reason: str
     sources: list[Source] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReviewFlag:
+    """A finalised assessment that later platform data calls into question (it is not changed)."""
+
+    reason: str
+    source_kind: str
+    source_id: str
+    flagged_at: datetime
+    resolved_at: datetime | None
+
+
+LATE_VIOLATION_REASON = "Vi phạm nghiêm trọng được Công an xác nhận sau khi đánh giá đã hoàn tất: {label}"
+
+
+# --- the read models, as the events carry them ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    model_id: uuid.UUID
+    unit_id: uuid.UUID | None
+    name: str
+    kind_label: str
+    status: str
+    status_on: date
+    version: int
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    class_id: uuid.UUID
+    title: str
+    starts_on: date
+    ends_on: date
+    status: str
+    version: int
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    attendance_id: uuid.UUID
+    class_id: uuid.UUID
+    guard_id: uuid.UUID
+    unit_id: uuid.UUID
+    guard_full_name: str
+    outcome: str
+    version: int
+
+
+@dataclass(frozen=True)
+class ViolationRow:
+    violation_id: uuid.UUID
+    unit_id: uuid.UUID | None
+    camera_code: str
+    kind: str
+    priority: str
+    status: str
+    opened_at: datetime
+    version: int
+
+    def record(self) -> ViolationRecord:
+        return ViolationRecord(
+            self.violation_id, self.camera_code, self.kind, self.priority, self.status, self.opened_at
+        )
 
 
 # --- the data the rules read ------------------------------------------------------------------------------

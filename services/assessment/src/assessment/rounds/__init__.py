@@ -1,2 +1,3 @@
-"""Rounds of the standard, per-unit assessments (self-assessment, verification, result, revisions),
-corrective actions and review flags."""
+"""Rounds of the standard and the per-unit assessments: opening a round, self-assessment, verification,
+finalisation and revisions. The derived criteria (`assessment.derived`) prefill the answers; corrective
+actions are their own aggregate (`assessment.actions`)."""

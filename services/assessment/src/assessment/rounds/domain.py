@@ -1,4 +1,7 @@
-"""Rounds, assessments and corrective actions: pure rules, no I/O.
+"""Rounds and assessments: pure rules, no I/O.
+
+Corrective actions are their own aggregate (`assessment.actions`); review flags are the derived criteria's
+(`assessment.derived`).
 
 An assessment is one unit in one year. It moves DRAFT -> SUBMITTED (the unit officer, with a self-assessed
 answer to each declared or evidence criterion) -> FINALISED (a police verifier, once every criterion has a
@@ -17,8 +20,9 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from assessment.domain.criteria import CriteriaSet
-from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, PermissionDenied
+from assessment.criteria.domain import CriteriaSet, CriterionKind
+from assessment.derived.domain import ReviewFlag
+from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, NotFound, PermissionDenied
 
 MAX_TEXT = 4000
 MAX_LINKS = 20
@@ -34,11 +38,6 @@ class AssessmentStatus(StrEnum):
 class Result(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
-
-
-class ActionStatus(StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
 
 
 # --- commands and queries --------------------------------------------------------------------------------
@@ -97,11 +96,55 @@ class AssessmentFilter:
 
 
 @dataclass(frozen=True)
-class NewCorrectiveAction:
-    criterion_code: str
-    action: str
-    owner: str
-    due_on: date | None
+class GetRound:
+    id: str
+
+
+@dataclass(frozen=True)
+class ListRounds:
+    year: int = 0
+
+
+@dataclass(frozen=True)
+class GetRoundProgress:
+    id: str
+
+
+@dataclass(frozen=True)
+class GetAssessment:
+    id: str
+
+
+@dataclass(frozen=True)
+class SaveAnswers:
+    assessment_id: str
+    answers: Sequence[SelfAnswer] = ()
+
+
+@dataclass(frozen=True)
+class SubmitAssessment:
+    """The unit's self-assessment to the police (with last answers, if given)."""
+
+    assessment_id: str
+    answers: Sequence[SelfAnswer] = ()
+
+
+@dataclass(frozen=True)
+class VerifyAssessment:
+    assessment_id: str
+    verdicts: Sequence[Verdict] = ()
+
+
+@dataclass(frozen=True)
+class FinaliseAssessment:
+    assessment_id: str
+
+
+@dataclass(frozen=True)
+class ReviseAssessment:
+    assessment_id: str
+    reason: str
+    verdicts: Sequence[Verdict] = ()
 
 
 # --- entities and views -------------------------------------------------------------------------------
@@ -154,14 +197,10 @@ class SourceView:
 
 
 @dataclass(frozen=True)
-class AnswerView:
-    """One criterion of an assessment with everything said about it: by the unit, the platform, the police."""
+class StoredAnswer:
+    """What is stored about one criterion of an assessment: the unit's answer, the verdict, the prefill."""
 
     criterion_code: str
-    text: str
-    kind: str
-    mandatory: bool
-    derivation: str | None = None
     self_met: bool | None = None
     self_notes: str = ""
     evidence_links: tuple[str, ...] = ()
@@ -173,6 +212,16 @@ class AnswerView:
     derived_sources: tuple[SourceView, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
+class AnswerView(StoredAnswer):
+    """One criterion of an assessment with everything said about it: by the unit, the platform, the police."""
+
+    text: str
+    kind: str
+    mandatory: bool
+    derivation: str | None = None
+
+
 @dataclass(frozen=True)
 class Revision:
     revision: int
@@ -182,15 +231,6 @@ class Revision:
     reason: str
     actor: str
     recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class ReviewFlag:
-    reason: str
-    source_kind: str
-    source_id: str
-    flagged_at: datetime
-    resolved_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -212,23 +252,6 @@ class ProgressRow:
     verified: int
     finalised: int
     passed: int
-
-
-@dataclass(frozen=True)
-class CorrectiveAction:
-    id: uuid.UUID
-    assessment_id: uuid.UUID
-    unit_id: uuid.UUID
-    criterion_code: str
-    action: str
-    owner: str
-    due_on: date
-    status: ActionStatus
-    created_by: str
-    created_at: datetime
-    closed_by: str | None
-    closed_at: datetime | None
-    closing_note: str
 
 
 @dataclass(frozen=True)
@@ -310,35 +333,14 @@ def validate_verdicts(
     return [Verdict(v.criterion_code, v.met, v.notes.strip()) for v in verdicts]
 
 
-def validate_action(cmd: NewCorrectiveAction, assessment: Assessment, *, today: date) -> NewCorrectiveAction:
-    """A corrective action belongs to a criterion the finalised result left unmet."""
-    if assessment.status is not AssessmentStatus.FINALISED:
-        raise Conflict(
-            "corrective actions follow a finalised result",
-            code="not_finalised",
-            resource_type="assessment",
-            resource_id=str(assessment.id),
-        )
-    problems: list[FieldProblem] = []
-    if cmd.criterion_code not in assessment.unmet_criteria:
-        problems.append(
-            FieldProblem(
-                "criterion_code",
-                "one of the unmet criteria: " + ", ".join(assessment.unmet_criteria)
-                if assessment.unmet_criteria
-                else "the assessment met every criterion",
-            )
-        )
-    action, owner = " ".join(cmd.action.split()), " ".join(cmd.owner.split())
-    if not action or len(action) > MAX_TEXT:
-        problems.append(FieldProblem("action", f"required, at most {MAX_TEXT} characters"))
-    if not owner or len(owner) > 300:
-        problems.append(FieldProblem("owner", "required, at most 300 characters"))
-    if cmd.due_on is None or cmd.due_on < today:
-        problems.append(FieldProblem("due_on", "a date from today on is required"))
-    if problems:
-        raise InvalidArgument("the corrective action is not valid", code="invalid_action", fields=problems)
-    return NewCorrectiveAction(cmd.criterion_code, action, owner, cmd.due_on)
+def found(assessment: Assessment | None, assessment_id: uuid.UUID) -> Assessment:
+    """The assessment, or NotFound `assessment_not_found`."""
+    if assessment is None:
+        raise NotFound(
+            f"no assessment {assessment_id}", code="assessment_not_found", resource_type="assessment",
+            resource_id=str(assessment_id),
+        )  # fmt: skip
+    return assessment
 
 
 def ensure_status(assessment: Assessment, *allowed: AssessmentStatus, doing: str) -> None:
@@ -371,7 +373,7 @@ def ensure_not_submitter(assessment: Assessment, subject: str, *, doing: str) ->
 
 def missing_self_answers(cset: CriteriaSet, answered: Mapping[str, bool | None]) -> list[str]:
     """Criteria the unit must still answer before submitting: every one not derived from platform data."""
-    return [c.code for c in cset.criteria if c.kind != "derived" and answered.get(c.code) is None]
+    return [c.code for c in cset.criteria if c.kind != CriterionKind.DERIVED and answered.get(c.code) is None]
 
 
 def judge(cset: CriteriaSet, verdicts: Mapping[str, bool]) -> Judgement:

@@ -18,7 +18,8 @@ class Where:
         where.add("u.name ILIKE {} OR u.code ILIKE {}", pattern, pattern)
         rows = await conn.fetch(f"SELECT ... WHERE {where.sql()}", *where.args)
 
-    `start` leaves room for parameters the statement numbers itself ($1 .. $start-1 come first in `args`).
+    Leading `args` are parameters the statement numbers itself ($1 .. $n, first in `args`): `Where(round_id)`
+    numbers the first condition's parameter $2.
     """
 
     def __init__(self, *args: Any) -> None:
@@ -35,8 +36,10 @@ class Where:
         self.conditions.append(template.format(*(self.param(v) for v in values)))
 
     def add_if(self, value: Any, template: str) -> None:
-        """`add(template, value)` unless `value` is None, empty or zero (an unset filter)."""
-        if value is not None and value != "" and value != () and value != []:
+        """`add(template, value)` unless `value` is None or empty (`""`, `()`, `[]`: an unset filter); 0 and
+        False are values and are kept."""
+        unset = value is None or (isinstance(value, str | int | list | tuple | set | frozenset) and not value)
+        if not unset:
             self.add(template, value)
 
     def sql(self) -> str:

@@ -11,13 +11,26 @@ class PassRule(StrEnum):
     ALL_MANDATORY = "all_mandatory"
 
 
+class CriterionKind(StrEnum):
+    """How a criterion is judged: the unit states it, states it with evidence, or the platform derives it."""
+
+    DECLARED = "declared"
+    EVIDENCE = "evidence"
+    DERIVED = "derived"
+
+
+@dataclass(frozen=True)
+class ListCriteriaSets:
+    """Every criteria set with its criteria (the query has no filter)."""
+
+
 @dataclass(frozen=True)
 class Criterion:
     code: str
     text: str
     mandatory: bool
     # 'declared', 'evidence' or 'derived'; a derived criterion names the rule that derives it.
-    kind: str = "declared"
+    kind: str = CriterionKind.DECLARED
     derivation: str | None = None
 
 
