@@ -85,16 +85,16 @@ from d07.platform.devstack.broker import Broker
 from d07.platform.devstack.procs import free_port, stop_process, wait_for_port
 from d07.platform.events import BatchOutcome, ConsumerRunner, OutboxRelay, message_registry, outbox
 from d07.platform.events.outbox import RoundResult
-from d07.platform.runtime import ConsumerSpec, Deps
+from d07.platform.runtime import ConsumerSpec
 from d07.registry.v1 import models_pb2, registry_pb2, training_pb2
 from d07.reporting.v1 import reporting_pb2 as pb
 from d07.reporting.v1 import reporting_pb2_grpc as pb_grpc
-from reporting.adapters import review_repository as repo
 from reporting.bootstrap import MIGRATIONS, SPEC
-from reporting.config import ReportingSettings
-from reporting.domain.review import FIGURES, period
-from reporting.service import projections as proj
-from reporting.service.review import review_report
+from reporting.config import ReportingDeps, ReportingSettings
+from reporting.projections import events as proj
+from reporting.review import repository as repo
+from reporting.review.domain import FIGURES, period
+from reporting.review.service import ReviewQuery, ReviewUnitOfWork, review_report
 
 SIZES = tuple(int(s) for s in os.environ.get("D07_BENCH_REPORTING_SIZES", "1,10").split(","))
 REPEATS = int(os.environ.get("D07_BENCH_REPORTING_REPEATS", "3"))
@@ -505,7 +505,7 @@ async def reporting_schema(s: Stack) -> str:
 def projection_spec(s: Stack, schema: str, bootstrap: str, pool: asyncpg.Pool | None = None) -> ConsumerSpec:
     """The reporting service's one consumer, as its composition root declares it (no verifier needed)."""
     settings = ReportingSettings(service=schema, database_url=s.database_url, kafka_bootstrap=bootstrap)
-    deps = Deps(settings=settings, pool=cast(asyncpg.Pool, pool), verifier=cast(Any, None))
+    deps = ReportingDeps(settings=settings, pool=cast(asyncpg.Pool, pool), verifier=cast(Any, None))
     (spec,) = SPEC.consumers(deps)
     return spec
 
@@ -699,15 +699,14 @@ async def measure_report(
 
             def counts(scope: str) -> Callable[[], Awaitable[object]]:
                 async def call() -> object:
-                    return await repo.counts(conn, period=current, district=scope)
+                    return await repo.ReviewRepository(conn).counts(period=current, district=scope)
 
                 return call
 
             def in_process(scope: str) -> Callable[[], Awaitable[object]]:
                 async def call() -> object:
-                    return await review_report(
-                        pool, start=FROM, end=TO, district_code=scope, principal=reader
-                    )
+                    uow = ReviewUnitOfWork(pool, source="/d07/reporting")
+                    return await review_report(uow, ReviewQuery(FROM, TO, scope), reader)
 
                 return call
 

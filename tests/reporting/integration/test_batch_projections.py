@@ -31,7 +31,9 @@ from d07.platform.runtime import Deps
 from d07.platform.settings import ServiceSettings
 from d07.registry.v1 import registry_pb2, training_pb2
 from reporting.bootstrap import SPEC
-from reporting.service import projections as proj
+from reporting.projections import events as proj
+from reporting.projections.repository import READ_MODELS
+from reporting.projections.service import project
 from tests.conftest import unique
 from tests.platform.events_support import running
 from tests.platform.test_events_consumer import read_topic
@@ -65,7 +67,7 @@ async def test_batches_of_any_size_give_the_rows_of_one_event_at_a_time(
     events = Mix(seed).events
     assert await apply_one_at_a_time(reference, events) == []
     expected = await read_models(reference)
-    assert all(expected[t] for t in proj.READ_MODELS), "the mix fills every read model"
+    assert all(expected[t] for t in READ_MODELS), "the mix fills every read model"
     assert await apply_one_at_a_time(reference, events) == []  # every event again: the guards hold
     expected_again = await read_models(reference)
     for size in (1, 7, len(events)):
@@ -116,7 +118,7 @@ async def test_the_rules_of_the_reduction_hold_in_one_batch(batched: asyncpg.Poo
         award(awards_pb2.AwardDecided, "3/QĐ-UBND"),
     ]
     async with batched.acquire() as conn, conn.transaction():
-        await proj.project(conn, batch)
+        await project(conn, batch)
     assert await batched.fetchrow("SELECT name, version FROM units") == ("Trường THPT Ngân Thủy", 3)
     # The kind stays the first event's (never updated); the count is the last of the latest time's.
     assert await batched.fetchrow("SELECT kind, detection_count FROM violations") == ("intrusion", 5)
@@ -213,7 +215,7 @@ def runner_of(pool: asyncpg.Pool, bootstrap: str, topic: str, **kw: Any) -> Cons
     test (no other test's consumer reads it), small batches."""
     settings = ServiceSettings(service="reporting", kafka_bootstrap=bootstrap)
     (spec,) = SPEC.consumers(Deps(settings=settings, pool=pool, verifier=cast(Any, None)))
-    assert spec.batch_handler is proj.project
+    assert spec.batch_handler is project
     assert spec.handlers is None
     return ConsumerRunner(
         pool=pool, bootstrap=bootstrap, group_id=unique("g"), consumer_name=spec.name, topics=[topic],
@@ -272,7 +274,7 @@ async def test_the_consumer_runner_applies_a_mix_with_redeliveries_and_dead_lett
 
     # A rebuild: the read models emptied and the topic replayed into them, to the same rows.
     rebuilt = await rebuild(
-        batched, tables=proj.READ_MODELS, runners=[runner_of(batched, broker.bootstrap, topic)]
+        batched, tables=READ_MODELS, runners=[runner_of(batched, broker.bootstrap, topic)]
     )
     assert rebuilt.complete
     count = rebuilt.topics[topic]

@@ -25,6 +25,7 @@ import pytest
 from d07.common.v1 import common_pb2
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")  # +08:00 in 1962 (the tz database's history): the same on both sides
 HEALTH_DISTRICT, P = "008", (date(1962, 3, 5), date(1962, 3, 11))
@@ -37,18 +38,6 @@ def d(value: date) -> common_pb2.Date:
 
 def meta(platform: Platform, role: str) -> list[tuple[str, str]]:
     return [("authorization", f"Bearer {platform.token(role)}")]
-
-
-async def until(check: Any, what: str, within: float = 60.0) -> Any:
-    """Poll the coroutine function `check` until it returns something truthy (bounded): effects via Kafka."""
-    deadline = asyncio.get_running_loop().time() + within
-    last = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what}: not reached within {within} s (last: {last!r})")
 
 
 @dataclass
@@ -100,7 +89,9 @@ class Cameras:
         before = await self.online_seconds(camera_id, *days)
         await self.heartbeat(camera_id, start)
         await self.heartbeat(camera_id, end)
-        await until(lambda: self.is_offline(camera_id), "the camera to go offline")
+        await eventually(
+            lambda: self.is_offline(camera_id), within=60, interval=0.2, what="the camera to go offline"
+        )
         return await self.online_seconds(camera_id, *days) - before == (end - start).total_seconds()
 
     async def online_again_until_it_holds(self, camera_id: str, start: datetime, end: datetime) -> None:
@@ -204,7 +195,7 @@ async def test_online_time_uptime_and_cameras_online_over_both_doors(
         cameras = {k: report["cameras"][k] for k in expected}
         return report if cameras == expected else None
 
-    report = await until(arrived, "the online intervals in the report")
+    report = await eventually(arrived, within=60, interval=0.2, what="the online intervals in the report")
     assert expected["uptime"]["value"] == 0.0606
     assert report["violations"]["per_camera_online_hour"] == {"value": 0.0, "previous": None}
 
@@ -254,7 +245,7 @@ async def test_online_time_uptime_and_cameras_online_over_both_doors(
         after = await http_report(http, platform, date(1962, 3, 12), date(1962, 3, 12), HEALTH_DISTRICT)
         return {k: after["cameras"][k] for k in day_after} == day_after
 
-    await until(closed, "K3 offline in the report")
+    await eventually(closed, within=60, interval=0.2, what="K3 offline in the report")
 
 
 @dataclass
@@ -304,7 +295,9 @@ async def today(platform: Platform) -> Today:
                 t.detections[v["id"]] = v["detection_count"]
         # The detections were signs of life too: wait until both cameras are offline again.
         for cid in (t.v1, t.v2):
-            await until(lambda cid=cid: cams.is_offline(cid), "the camera to go offline")
+            await eventually(
+                lambda cid=cid: cams.is_offline(cid), within=60, interval=0.2, what="the camera to go offline"
+            )
     assert {k: len(v) for k, v in t.violations.items()} == {"intrusion": 2, "fire_smoke": 1}
     assert sorted(t.detections.values()) == [1, 1, 2]
     return t
@@ -317,7 +310,7 @@ async def test_violations_by_kind_and_by_district_with_their_drill_downs(
         report = await http_report(http, platform, today.start, today.end, TODAY_DISTRICT)
         return report if report["violations"]["opened"]["value"] == 3 else None
 
-    report = await until(arrived, "the violations in the report")
+    report = await eventually(arrived, within=60, interval=0.2, what="the violations in the report")
     violations = report["violations"]
     assert violations["by_kind"] == {
         "fire_smoke": {"label": "Cháy, khói", "value": 1, "previous": 0},
@@ -431,7 +424,7 @@ async def test_a_camera_sending_heartbeats_now_is_online_at_the_end_of_a_period_
         found = await records(http, platform, "cameras.online", today.start, today.end, TODAY_DISTRICT)
         return [r["id"] for r in found]
 
-    await until(lambda: _equal(online_now(), []), "nothing online in 005")
+    await eventually(lambda: _equal(online_now(), []), within=60, interval=0.2, what="nothing online in 005")
     stop = asyncio.Event()
     async with httpx.AsyncClient(base_url=platform["cameras"].url, timeout=15) as client:
         cams = Cameras(client, platform)
@@ -444,13 +437,20 @@ async def test_a_camera_sending_heartbeats_now_is_online_at_the_end_of_a_period_
 
         beating = asyncio.create_task(beat())
         try:
-            await until(lambda: _equal(online_now(), [today.v2]), "the live camera online")
+            await eventually(
+                lambda: _equal(online_now(), [today.v2]),
+                within=60,
+                interval=0.2,
+                what="the live camera online",
+            )
             report = await http_report(http, platform, today.start, today.end, TODAY_DISTRICT)
             assert report["cameras"]["online"] == {"value": 1, "previous": 0}
         finally:
             stop.set()
             await beating
-        await until(lambda: _equal(online_now(), []), "the silent camera offline")
+        await eventually(
+            lambda: _equal(online_now(), []), within=60, interval=0.2, what="the silent camera offline"
+        )
 
 
 async def _equal(value: Any, expected: object) -> bool:

@@ -22,8 +22,16 @@ from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
 from d07.platform.events.envelope import ConsumedEvent, type_name
 from reporting.bootstrap import SPEC
-from reporting.service.projections import CAMERAS_TOPIC, project
-from reporting.service.review import ReviewReport, figure_records, review_report
+from reporting.projections.events import CAMERAS_TOPIC
+from reporting.projections.service import project
+from reporting.review.domain import ReviewReport
+from reporting.review.service import (
+    RecordsQuery,
+    ReviewQuery,
+    ReviewUnitOfWork,
+    figure_records,
+    review_report,
+)
 from tests.reporting.integration.projection_support import reporting_schema
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")  # +08:00 in 1962: the tz database's history, the same on both sides
@@ -124,7 +132,9 @@ def in_order(cams: Sequence[Cam]) -> list[ConsumedEvent]:
 
 
 async def report(pool: asyncpg.Pool, start: date, end: date, district: str = "008") -> ReviewReport:
-    return await review_report(pool, start=start, end=end, district_code=district, principal=READER)
+    return await review_report(
+        ReviewUnitOfWork(pool, source="/d07/test"), ReviewQuery(start, end, district), READER
+    )
 
 
 def figures(r: ReviewReport) -> dict[str, tuple[int, int]]:
@@ -137,7 +147,9 @@ def rates(r: ReviewReport) -> dict[str, tuple[float | None, float | None]]:
 
 async def drill(pool: asyncpg.Pool, figure: str, start: date, end: date) -> dict[str, float | None]:
     found = await figure_records(
-        pool, figure=figure, start=start, end=end, district_code="008", size=None, token="", principal=READER
+        ReviewUnitOfWork(pool, source="/d07/test"),
+        RecordsQuery(figure, start, end, district_code="008"),
+        READER,
     )
     return {r.label.split()[0]: r.quantity for r in found.records}
 

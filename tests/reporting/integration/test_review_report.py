@@ -37,6 +37,7 @@ from d07.registry.v1 import (
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from tests.conftest import ROOT
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 FROM, TO = date(1950, 1, 1), date(1954, 12, 31)
 DISTRICT = "007"
@@ -303,12 +304,12 @@ async def http_report(
 
 async def settled(http: httpx.AsyncClient, platform: Platform) -> dict[str, Any]:
     """The report once every event of the records has been projected (bounded wait)."""
-    for _ in range(300):
+
+    async def complete() -> dict[str, Any] | None:
         report = await http_report(http, platform, FROM, TO)
-        if flat(report) == EXPECTED:
-            return report
-        await asyncio.sleep(0.2)
-    assert flat(report) == EXPECTED
+        return report if flat(report) == EXPECTED else None
+
+    report: dict[str, Any] = await eventually(complete, within=60, interval=0.2, what="the report's figures")
     return report
 
 
@@ -496,16 +497,15 @@ async def test_replaying_the_events_changes_no_figure(
         await conn.execute("DELETE FROM reporting.inbox WHERE event_id = ANY($1::uuid[])", stale_ids)
         for r in stale:
             await producer.send_and_wait(r.topic, r.value, key=r.key, headers=list(r.headers))
-        handled = 0
-        for _ in range(300):
-            handled = await conn.fetchval(
+
+        async def handled() -> bool:
+            count = await conn.fetchval(
                 "SELECT count(DISTINCT event_id) FROM reporting.inbox WHERE event_id = ANY($1::uuid[])",
                 stale_ids,
             )
-            if handled == len(stale_ids):
-                break
-            await asyncio.sleep(0.2)
-        assert handled == len(stale_ids)
+            return bool(count == len(stale_ids))
+
+        await eventually(handled, within=60, interval=0.2, what="the stale events handled")
     finally:
         await producer.stop()
         await conn.close()

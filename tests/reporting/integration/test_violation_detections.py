@@ -20,8 +20,14 @@ from d07.cameras.v1 import cameras_pb2, violation_events_pb2
 from d07.platform.auth import Principal
 from d07.platform.errors import InvalidArgument
 from d07.platform.events.envelope import ConsumedEvent
-from reporting.service.projections import project
-from reporting.service.review import figure_records, review_report
+from reporting.projections.service import project
+from reporting.review.service import (
+    RecordsQuery,
+    ReviewQuery,
+    ReviewUnitOfWork,
+    figure_records,
+    review_report,
+)
 from tests.reporting.integration.projection_support import consumed, pb_day, reporting_schema, ts
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -85,7 +91,7 @@ async def apply(pool: asyncpg.Pool, events: list[ConsumedEvent]) -> None:
 
 
 async def figures(pool: asyncpg.Pool, district: str) -> dict[str, tuple[int, int, str | None]]:
-    r = await review_report(pool, start=P[0], end=P[1], district_code=district, principal=READER)
+    r = await review_report(ReviewUnitOfWork(pool, source="/d07/test"), ReviewQuery(*P, district), READER)
     return {f.name: (f.value, f.previous, f.unit) for f in r.figures if f.name.startswith("violations.")}
 
 
@@ -94,10 +100,8 @@ async def drill(
 ) -> list[tuple[str, str, float | None]]:
     found, token = [], ""
     while True:
-        page = await figure_records(
-            pool, figure="violations.detections", start=P[0], end=P[1], district_code=district, size=size,
-            token=token, principal=READER,
-        )  # fmt: skip
+        query = RecordsQuery("violations.detections", *P, district_code=district, size=size, token=token)
+        page = await figure_records(ReviewUnitOfWork(pool, source="/d07/test"), query, READER)
         found += [(r.id, r.label, r.quantity) for r in page.records]
         token = page.next_page_token
         if not token:
@@ -127,9 +131,7 @@ async def test_the_detections_behind_the_violations_opened_in_the_period(pool: a
 
 
 async def test_the_detections_are_not_split(pool: asyncpg.Pool) -> None:
+    query = RecordsQuery("violations.detections", *P, dimension="kind", key="intrusion")
     with pytest.raises(InvalidArgument) as err:
-        await figure_records(
-            pool, figure="violations.detections", start=P[0], end=P[1], district_code="", size=None,
-            token="", principal=READER, dimension="kind", key="intrusion",
-        )  # fmt: skip
+        await figure_records(ReviewUnitOfWork(pool, source="/d07/test"), query, READER)
     assert err.value.code == "invalid_breakdown"

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from d07.platform.errors import InvalidArgument
-from reporting.domain.review import FIGURES, Period, figure_name, nest, parse_day, period
+from reporting.review.domain import FIGURES, Period, figure_name, nest, parse_day, period
 
 
 def test_the_previous_period_has_equal_length_and_ends_the_day_before() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from d07.platform.errors import InvalidArgument
-from reporting.domain.review import (
+from reporting.review.domain import (
     BREAKDOWNS,
     FIGURES,
     QUANTITIES,

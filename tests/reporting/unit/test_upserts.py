@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.service.projections import AWARDS, BATCH, CONSOLIDATIONS, UNITS, UPSERTS, VIOLATIONS, statement
-from reporting.service.upserts import DroppedValueRefused, Rows
+from d07.platform.db.upserts import DroppedValueRefused, Rows
+from reporting.projections.repository import (
+    AWARDS,
+    BATCH,
+    CONSOLIDATIONS,
+    UNITS,
+    UPSERTS,
+    VIOLATIONS,
+    statement,
+)
 
 U = "8f14e45f-ceea-467f-a3b8-1f6e2d3c4b5a"
 E1, E2, E3 = (f"00000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))

@@ -1,33 +1,42 @@
-"""Composition root of reporting."""
+"""Composition root of reporting: what the process is built from (no I/O at import time).
+
+Aggregates: `projections` (the consumer that keeps the read models), `review` (the review report, its
+drill-down and the projection status: every method of d07.reporting.v1.ReportingService) and `awards` (the
+award counts).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from d07.platform.runtime import ConsumerSpec, ServiceSpec
-from reporting.config import ReportingSettings
-from reporting.entrypoints import grpc as grpc_door
-from reporting.entrypoints import http as http_door
-from reporting.service import projections
-from reporting.service.status import PROJECTIONS
+from d07.platform.runtime import Deps, ServiceSpec
+from reporting.awards import http as awards_http
+from reporting.config import ReportingDeps, ReportingSettings
+from reporting.projections import events as projections_events
+from reporting.projections.repository import READ_MODELS
+from reporting.review import grpc as review_grpc
+from reporting.review import http as review_http
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+@asynccontextmanager
+async def build_deps(base: Deps) -> AsyncIterator[ReportingDeps]:
+    """Reporting's dependencies: nothing to open or close beyond the process's own."""
+    yield base.extend(ReportingDeps)
+
 
 SPEC = ServiceSpec(
     name="reporting",
     title="d07 reporting: read models and review reports",
     settings=ReportingSettings,
     migrations_dir=MIGRATIONS,
-    grpc_services=["d07.reporting.v1.ReportingService"],
-    register_grpc=lambda server, deps: grpc_door.register(server, deps.pool),
-    routers=lambda deps: [http_door.router(deps.pool)],
-    read_models=projections.READ_MODELS,
-    consumers=lambda deps: [
-        ConsumerSpec(
-            name=PROJECTIONS,
-            topics=projections.TOPICS,
-            messages=projections.MESSAGES,
-            batch_handler=projections.project,
-        )
-    ],
+    grpc_services=[review_grpc.SERVICE_NAME],
+    register_grpc=review_grpc.register,
+    routers=lambda deps: [review_http.router(deps), awards_http.router(deps)],
+    deps=build_deps,
+    read_models=READ_MODELS,
+    consumers=lambda deps: [projections_events.CONSUMER],
 )

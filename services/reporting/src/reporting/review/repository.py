@@ -12,22 +12,31 @@ derives the instants of camera online time (Vietnam time, Asia/Ho_Chi_Minh, no d
 - `asof`, the day the installed cameras are counted at: the last day, or today when that is earlier.
 An online interval counts inside [ts, te) only; an interval still open runs to `te`. now() is the start of
 the transaction: the report reads both periods in one.
+
+Beside them, how far the projections have applied each stream (stream_status, and the projections'
+consumer's inbox: the last offset applied in each partition).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from d07.platform.db import Conn
-from reporting.domain.review import (
+from d07.platform.db.query import from_row
+from reporting.projections.domain import CONSUMER_NAME
+from reporting.review.domain import (
     AWARD_FORMS,
     BREAKDOWNS,
     FIGURES,
     QUANTITIES,
     RECIPIENT_KINDS,
     UNKNOWN_DISTRICT,
+    Counts,
+    PartitionOffset,
     Period,
+    ProjectionStatus,
+    Record,
+    StreamStatus,
 )
 
 VN = "'Asia/Ho_Chi_Minh'"
@@ -196,70 +205,91 @@ def _args(period: Period, district: str) -> tuple[Any, ...]:
     return period.start, period.end, district, y1, y2
 
 
-@dataclass(frozen=True)
-class Counts:
-    """Every figure of one period, and the two parts of its uptime (seconds)."""
-
-    figures: dict[str, int]
-    exposure_seconds: float
-    exposed_online_seconds: float
-
-
-async def counts(conn: Conn, *, period: Period, district: str) -> Counts:
-    """Every figure of one period, in one statement."""
-    row = await conn.fetchrow(COUNTS, *_args(period, district))
-    assert row is not None
-    return Counts(
-        figures={name: int(row[name]) for name in FIGURES},
-        exposure_seconds=float(row["exposure_seconds"]),
-        exposed_online_seconds=float(row["exposed_online_seconds"]),
+def _record(row: Any) -> Record:
+    share = row["share"]
+    return from_row(
+        Record, row, label=row["label"] or "", quantity=None if share is None else round(float(share), 2)
     )
 
 
-async def breakdowns(conn: Conn, *, period: Period, district: str) -> list[dict[str, int]]:
-    """Every breakdown of one period (in the order of BREAKDOWNS): the value of each key that has records."""
-    found: list[dict[str, int]] = [{} for _ in BREAKDOWNS]
-    for r in await conn.fetch(BREAKDOWN, *_args(period, district)):
-        found[r["n"]][r["key"]] = int(r["value"])
-    return found
+class ReviewRepository:
+    """The read models, read for the review report, its drill-down and the projection status."""
 
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
 
-async def target(conn: Conn, *, period: Period, district: str) -> int | None:
-    value = await conn.fetchval(TARGET, *_args(period, district))
-    return None if value is None else int(value)
+    async def snapshot(self) -> None:
+        """Make this transaction one read-only snapshot (the first statement of the transaction): the report
+        reads both periods and their breakdowns in it, so the breakdowns add up to their figures."""
+        await self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
+    async def counts(self, *, period: Period, district: str) -> Counts:
+        """Every figure of one period, in one statement."""
+        row = await self.conn.fetchrow(COUNTS, *_args(period, district))
+        assert row is not None
+        return Counts(
+            figures={name: int(row[name]) for name in FIGURES},
+            exposure_seconds=float(row["exposure_seconds"]),
+            exposed_online_seconds=float(row["exposed_online_seconds"]),
+        )
 
-@dataclass(frozen=True)
-class Record:
-    id: str
-    label: str
-    # A quantity figure's share of this record, in its unit (hours, detections); None for a count.
-    quantity: float | None = None
+    async def breakdowns(self, *, period: Period, district: str) -> list[dict[str, int]]:
+        """Every breakdown of one period (in the order of BREAKDOWNS): the value of each key that has
+        records."""
+        found: list[dict[str, int]] = [{} for _ in BREAKDOWNS]
+        for r in await self.conn.fetch(BREAKDOWN, *_args(period, district)):
+            found[r["n"]][r["key"]] = int(r["value"])
+        return found
 
+    async def target(self, *, period: Period, district: str) -> int | None:
+        value = await self.conn.fetchval(TARGET, *_args(period, district))
+        return None if value is None else int(value)
 
-async def records(
-    conn: Conn,
-    *,
-    figure: str,
-    period: Period,
-    district: str,
-    after: str | None,
-    limit: int,
-    entry: tuple[str, str] | None = None,
-) -> list[Record]:
-    """One page of the records behind a figure, by id, after the id `after` (None: from the first); with
-    `entry` (dimension, key), only the records of that entry of the figure's breakdown."""
-    share = SHARES.get(figure, "NULL::float8")
-    only = f" AND s.{BREAKDOWN_KEYS[(figure, entry[0])]} = $8" if entry is not None else ""
-    args: list[Any] = [*_args(period, district), after, limit]
-    if entry is not None:
-        args.append(entry[1])
-    rows = await conn.fetch(
-        f"""WITH {PARAMS} SELECT id, label, {share} AS share FROM ({RECORDS[figure]}) s
-             WHERE ($6::text IS NULL OR id COLLATE "C" > $6){only} ORDER BY id COLLATE "C" LIMIT $7""",
-        *args,
-    )
-    return [
-        Record(r["id"], r["label"] or "", None if r["share"] is None else round(float(r["share"]), 2))
-        for r in rows
-    ]
+    async def records(
+        self,
+        *,
+        figure: str,
+        period: Period,
+        district: str,
+        after: str | None,
+        limit: int,
+        entry: tuple[str, str] | None = None,
+    ) -> list[Record]:
+        """One page of the records behind a figure, by id, after the id `after` (None: from the first); with
+        `entry` (dimension, key), only the records of that entry of the figure's breakdown."""
+        share = SHARES.get(figure, "NULL::float8")
+        only = f" AND s.{BREAKDOWN_KEYS[(figure, entry[0])]} = $8" if entry is not None else ""
+        args: list[Any] = [*_args(period, district), after, limit]
+        if entry is not None:
+            args.append(entry[1])
+        rows = await self.conn.fetch(
+            f"""WITH {PARAMS} SELECT id, label, {share} AS share FROM ({RECORDS[figure]}) s
+                 WHERE ($6::text IS NULL OR id COLLATE "C" > $6){only} ORDER BY id COLLATE "C" LIMIT $7""",
+            *args,
+        )
+        return [_record(r) for r in rows]
+
+    async def projection_status(self) -> ProjectionStatus:
+        """Per stream the events applied and the latest event time, the last offset the projections' consumer
+        applied in each partition, and the number of units, cameras and violations."""
+        conn = self.conn
+        rows = await conn.fetch(
+            "SELECT topic, events_applied, last_event_at FROM stream_status ORDER BY topic"
+        )
+        offsets = await conn.fetch(
+            """SELECT topic, partition, max("offset") AS "offset" FROM inbox WHERE consumer = $1
+                GROUP BY topic, partition ORDER BY topic, partition""",
+            CONSUMER_NAME,
+        )
+        units = await conn.fetchval("SELECT count(*) FROM units")
+        cameras = await conn.fetchval("SELECT count(*) FROM cameras")
+        violations = await conn.fetchval("SELECT count(*) FROM violations")
+        consumed: dict[str, list[PartitionOffset]] = {}
+        for o in offsets:
+            consumed.setdefault(o["topic"], []).append(from_row(PartitionOffset, o))
+        return ProjectionStatus(
+            streams=[from_row(StreamStatus, r, consumed=consumed.get(r["topic"], [])) for r in rows],
+            units=units,
+            cameras=cameras,
+            violations=violations,
+        )

@@ -1,23 +1,34 @@
-"""Guarded upserts, a batch at a time: one set-based statement per table instead of one statement per event.
+"""Guarded upserts, a batch at a time: one set-based statement per table instead of one statement per row.
 
-A projection table whose per-event statement is a pure guarded upsert
+A table (a read model, a projection) whose per-row statement is a pure guarded upsert
 
     INSERT INTO t (...) VALUES (...) ON CONFLICT (key) DO UPDATE SET c = EXCLUDED.c, ... WHERE <guard>
 
 (or `DO NOTHING`) reads nothing but the row it conflicts with. Applying a batch's statements one after the
 other then leaves each key with one row that can be told in advance: `Rows.add` folds the batch's rows of one
-key in event order exactly as the statements would (`Upsert.merge`: when a later row passes the guard against
-the row kept so far, its updated columns replace the kept ones; the columns the statement never updates stay
+key in order exactly as the statements would (`Upsert.merge`: when a later row passes the guard against the
+row kept so far, its updated columns replace the kept ones; the columns the statement never updates stay
 those of the first row, the one that would have been inserted), and one `INSERT ... SELECT FROM unnest(...)
-ON CONFLICT ... WHERE <guard>` with that one row per key applies the rest against the table. A statement may
-not touch a row twice ("ON CONFLICT DO UPDATE command cannot affect row a second time"): the reduction is what
-makes it legal.
+ON CONFLICT ... WHERE <guard>` with that one row per key (`Upsert.sql`, its parameters `Rows.arrays()`)
+applies the rest against the table. A statement may not touch a row twice ("ON CONFLICT DO UPDATE command
+cannot affect row a second time"): the folding is what makes it legal.
 
-A value the reduction drops is never sent, yet the per-event statement would have sent it and PostgreSQL
-would have refused it (a NOT NULL column, text with a NUL, a malformed uuid, a numeric overflow: PostgreSQL
-checks those before it looks for a conflict). So each dropped value is checked here first, at least as
-strictly: a failing check raises, the consumer runner rolls the batch back and applies it again one event at a
-time (`d07.platform.events.consumer`), and each event alone then meets the database exactly as before.
+    UNITS = Upsert("units", ("unit_id",), (Input("unit_id", "uuid"), Input("name", "text"),
+                   Input("version", "bigint")), updated=("name", "version"),
+                   guard="units.version < EXCLUDED.version", wins=lambda kept, later: kept[2] < later[2])
+    rows = Rows(UNITS)
+    for row in batch_rows:
+        rows.add(row)
+    await conn.execute(UNITS.sql, *rows.arrays())
+
+A value the folding drops is never sent, yet the per-row statement would have sent it and PostgreSQL would
+have refused it (a NOT NULL column, text with a NUL, a malformed uuid, a numeric overflow: PostgreSQL checks
+those before it looks for a conflict). So each dropped value is checked here first, at least as strictly: a
+failing check raises `DroppedValueRefused`, and the caller applies its batch again one row at a time (the
+consumer runner does so for a batch handler, `d07.platform.events.consumer`), where each row meets the
+database exactly as it would alone.
+
+Pure: no I/O here; the caller sends `sql` with `arrays()`.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ Row = tuple[Any, ...]
 
 
 class DroppedValueRefused(Exception):
-    """A value the reduction would drop fails a check its own statement would fail: apply event by event."""
+    """A value the folding would drop fails a check its own statement would fail: apply row by row."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ def json_text(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Upsert:
-    """The per-event statement of one table, and how a batch of its rows is reduced and written at once.
+    """The per-row statement of one table, and how a batch of its rows is folded and written at once.
 
     `inputs` are the values of a row in order; `columns` the table's columns the statement inserts, each an
     SQL expression over the row `r` (default: the input of the same name); `updated` the columns `DO UPDATE
@@ -162,7 +173,7 @@ class Upsert:
     @cached_property
     def sql(self) -> str:
         """The statement: `INSERT ... SELECT FROM unnest(one array per input) ON CONFLICT ...`; with arrays of
-        one element, the per-event statement."""
+        one element, the per-row statement."""
         return self.statement()
 
     def statement(self, first: int = 1) -> str:
@@ -192,7 +203,7 @@ class Upsert:
                 check(value)
 
     def merge(self, kept: Row, later: Row) -> Row:
-        """What the per-event statement of `later` leaves of the row `kept` (same key): the updated columns
+        """What the per-row statement of `later` leaves of the row `kept` (same key): the updated columns
         of `later` when it passes the guard, else `kept`. Raises `DroppedValueRefused` for a dropped value its
         own statement would have had refused."""
         updated, everything = self._updated_positions, range(len(self.inputs))
@@ -210,7 +221,7 @@ class Upsert:
 
 @dataclass
 class Rows:
-    """The rows of one table in a batch, one per key (reduced in event order)."""
+    """The rows of one table in a batch, one per key (folded in the order they were added)."""
 
     upsert: Upsert
     by_key: dict[Any, Row] = field(default_factory=dict)
@@ -227,3 +238,51 @@ class Rows:
             return [() for _ in self.upsert.inputs]
         by_key = self.by_key
         return list(zip(*(by_key[k] for k in sorted(by_key)), strict=True))
+
+
+def latest(
+    table: str,
+    key: str,
+    inputs: tuple[Input, ...],
+    *,
+    by: str = "version",
+    keep: tuple[str, ...] = (),
+    columns: Mapping[str, str] | None = None,
+    touch: bool = True,
+) -> Upsert:
+    """A row per `key` where the highest `by` wins (of equal ones the first, as `<` in the guard lets it);
+    every other input is updated but those in `keep`, which stay as the row was inserted; `touch` sets
+    `updated_at` on every change."""
+    position = [i.name for i in inputs].index(by)
+
+    def wins(kept: Row, later: Row) -> bool:
+        return bool(kept[position] < later[position])
+
+    return Upsert(
+        table,
+        (key,),
+        inputs,
+        updated=tuple(i.name for i in inputs if i.name != key and i.name not in keep),
+        guard=f"{table}.{by} < EXCLUDED.{by}",
+        wins=wins,
+        touch=touch,
+        columns=dict(columns or {}),
+    )
+
+
+def columns(inputs: tuple[Input, ...], **expressions: str) -> dict[str, str]:
+    """`Upsert.columns`: each input into its column as it is, but for the columns given an SQL expression over
+    the row `r`."""
+    return {i.name: expressions.get(i.name, f"r.{i.name}") for i in inputs} | expressions
+
+
+def chain(upserts: Sequence[Upsert], final: str) -> str:
+    """One statement of several upserts (distinct tables, none reading another's): each a data-modifying CTE
+    with its parameters in turn, then `final`, whose `{}` placeholders take the parameters after theirs. Its
+    arguments: each upsert's `Rows.arrays()` in order, then `final`'s."""
+    parts, first = [], 1
+    for upsert in upserts:
+        parts.append(f"write_{upsert.table} AS ({upsert.statement(first)})")
+        first += len(upsert.inputs)
+    last = final.format(*(f"${n}" for n in range(first, first + final.count("{}"))))
+    return f"WITH {', '.join(parts)}{last}" if parts else last

@@ -10,13 +10,15 @@ quantity (a sum over records in a unit, such as whole hours of camera online tim
 violations opened: its drill-down returns the records that contribute, each with its share). Rates are ratios
 of figures or quantities, absent (None) when their denominator is zero. A breakdown splits a count figure by
 one dimension; its entries add up to it.
+
+Beside the report, how far the projections have applied each stream (`ProjectionStatus`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from d07.platform.errors import FieldProblem, InvalidArgument
 
@@ -223,3 +225,128 @@ def _bad_day(field: str) -> date:
     raise InvalidArgument(
         f"{field} is not a date", code="invalid_date", fields=[FieldProblem(field, "a date YYYY-MM-DD")]
     )
+
+
+# --- what the report and the drill-down read ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Every figure of one period, and the two parts of its uptime (seconds)."""
+
+    figures: dict[str, int]
+    exposure_seconds: float
+    exposed_online_seconds: float
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    label: str
+    # A quantity figure's share of this record, in its unit (hours, detections); None for a count.
+    quantity: float | None = None
+
+
+@dataclass(frozen=True)
+class FigureValue:
+    name: str
+    value: int
+    previous: int
+    target: int | None
+    # The unit of a quantity ("hours"); None for a count of records.
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class RateValue:
+    name: str
+    value: float | None
+    previous: float | None
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    figure: str
+    dimension: str
+    entries: list[Entry]
+
+
+@dataclass(frozen=True)
+class ReviewReport:
+    period: Period
+    previous: Period
+    district_code: str
+    figures: list[FigureValue]
+    rates: list[RateValue]
+    breakdowns: list[Breakdown]
+
+
+@dataclass(frozen=True)
+class FigureRecords:
+    records: list[Record]
+    next_page_token: str
+
+
+def rates(counts: Counts) -> dict[str, float | None]:
+    """The rates of one period, from its figures (RATES, in their order)."""
+    f = counts.figures
+    return {
+        "cameras.uptime": uptime(counts.exposed_online_seconds, counts.exposure_seconds),
+        "violations.per_camera_online_hour": per_hour(f["violations.opened"], f["cameras.online_hours"]),
+    }
+
+
+def report(
+    current: Period,
+    district_code: str,
+    *,
+    now: Counts,
+    then: Counts,
+    target: int | None,
+    split_now: list[dict[str, int]],
+    split_then: list[dict[str, int]],
+) -> ReviewReport:
+    """The report of a period from what was read of it and of the previous period: every figure beside its
+    previous value (and target), the rates, the breakdowns (in the order of BREAKDOWNS)."""
+    figures = [
+        FigureValue(
+            name,
+            now.figures[name],
+            then.figures[name],
+            target if name in TARGETED else None,
+            QUANTITIES.get(name),
+        )
+        for name in FIGURES
+    ]
+    rates_now, rates_then = rates(now), rates(then)
+    rate_values = [RateValue(name, value, rates_then[name]) for name, value in rates_now.items()]
+    breakdowns = [
+        Breakdown(figure, dimension, breakdown_entries(dimension, split_now[n], split_then[n]))
+        for n, (figure, dimension) in enumerate(BREAKDOWNS)
+    ]
+    return ReviewReport(current, current.previous(), district_code, figures, rate_values, breakdowns)
+
+
+# --- how far the projections have applied each stream ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartitionOffset:
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    topic: str
+    events_applied: int
+    last_event_at: datetime | None
+    consumed: list[PartitionOffset] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    streams: list[StreamStatus]
+    units: int
+    cameras: int
+    violations: int

@@ -1,21 +1,17 @@
-"""HTTP door of reporting."""
+"""HTTP door of the review report, its drill-down and the projection status."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
-from datetime import date
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Query
 
 from d07.platform.http import Caller
-from reporting.adapters.review_repository import Record
-from reporting.domain.review import breakdown_name, nest, parse_day
-from reporting.service.awards import award_counts
-from reporting.service.review import FigureValue, ReviewReport, figure_records, review_report
-from reporting.service.status import projection_status
+from reporting.config import ReportingDeps
+from reporting.review import service
+from reporting.review.domain import FigureValue, Record, ReviewReport, breakdown_name, nest, parse_day
+from reporting.review.service import RecordsQuery, ReviewQuery, ReviewUnitOfWork, StatusQuery
 
 
 def _figure(f: FigureValue) -> dict[str, int | str | None]:
@@ -50,23 +46,12 @@ def _record(r: Record) -> dict[str, object]:
     return out
 
 
-def router(pool: asyncpg.Pool) -> APIRouter:
+def router(deps: ReportingDeps) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["projections"])
 
     @api.get("/projections/status")
     async def get_projection_status(caller: Caller) -> dict[str, Any]:
-        return asdict(await projection_status(pool, principal=caller))
-
-    @api.get("/awards/counts")
-    async def get_award_counts(
-        caller: Caller,
-        round_id: uuid.UUID | None = None,
-        decided_from: date | None = None,
-        decided_to: date | None = None,
-    ) -> list[dict[str, Any]]:
-        return await award_counts(
-            pool, round_id=round_id, decided_from=decided_from, decided_to=decided_to, principal=caller
-        )
+        return asdict(await service.projection_status(deps.uow(ReviewUnitOfWork), StatusQuery(), caller))
 
     @api.get("/reports/review", tags=["reports"])
     async def get_review_report(
@@ -76,10 +61,8 @@ def router(pool: asyncpg.Pool) -> APIRouter:
         district: str = "",
     ) -> dict[str, Any]:
         """The review report: each figure as {value, previous, target?} under its dotted name, nested."""
-        report = await review_report(
-            pool, start=parse_day("from", from_), end=parse_day("to", to), district_code=district,
-            principal=caller,
-        )  # fmt: skip
+        query = ReviewQuery(start=parse_day("from", from_), end=parse_day("to", to), district_code=district)
+        report = await service.review_report(deps.uow(ReviewUnitOfWork), query, caller)
         return {
             "from": report.period.start.isoformat(),
             "to": report.period.end.isoformat(),
@@ -103,11 +86,11 @@ def router(pool: asyncpg.Pool) -> APIRouter:
     ) -> dict[str, Any]:
         """The records behind one figure (ids with a label; a quantity's records also with their share), or
         behind one entry of its breakdown (`dimension` and `key`), a page at a time."""
-        found = await figure_records(
-            pool, figure=figure, start=parse_day("from", from_), end=parse_day("to", to),
-            district_code=district, size=page_size, token=page_token, principal=caller,
-            dimension=dimension, key=key,
+        query = RecordsQuery(
+            figure=figure, start=parse_day("from", from_), end=parse_day("to", to), district_code=district,
+            size=page_size, token=page_token, dimension=dimension, key=key,
         )  # fmt: skip
+        found = await service.figure_records(deps.uow(ReviewUnitOfWork), query, caller)
         return {
             "figure": figure,
             "records": [_record(r) for r in found.records],

@@ -1,0 +1,1 @@
+"""Projections: the read models, kept from the other services' events by one batch handler."""

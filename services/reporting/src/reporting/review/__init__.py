@@ -1,0 +1,1 @@
+"""The review report (sơ kết / tổng kết), its drill-down, and the projection status."""
