@@ -3,7 +3,6 @@ object-level authorisation, events on d07.registry.directives.v1 and the audit t
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from d07.platform.grpc import status_details
 from d07.registry.v1 import directives_pb2 as pb
 from d07.registry.v1 import directives_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.registry.directives.v1"
 TITLE_07 = (
@@ -104,21 +104,28 @@ async def events_until(platform: Platform, key: str, last_type: str) -> list[tup
     )
     await consumer.start()
     found: list[tuple[str, Message]] = []
+
+    async def read_more() -> list[tuple[str, Message]]:
+        for batch in (await consumer.getmany(timeout_ms=500)).values():
+            for record in batch:
+                if record.key != key.encode():
+                    continue
+                meta = {k: v.decode() for k, v in record.headers}
+                message = EVENT_TYPES[meta["ce_type"]]()
+                message.ParseFromString(record.value)
+                assert meta["ce_subject"] == key
+                found.append((meta["ce_type"].rsplit(".", 1)[1], message))
+                if found[-1][0] == last_type:
+                    return found
+        return found
+
     try:
-        async with asyncio.timeout(60):
-            while not found or found[-1][0] != last_type:
-                for batch in (await consumer.getmany(timeout_ms=500)).values():
-                    for record in batch:
-                        if record.key != key.encode():
-                            continue
-                        meta = {k: v.decode() for k, v in record.headers}
-                        message = EVENT_TYPES[meta["ce_type"]]()
-                        message.ParseFromString(record.value)
-                        assert meta["ce_subject"] == key
-                        found.append((meta["ce_type"].rsplit(".", 1)[1], message))
+        return await eventually(
+            read_more, until=lambda seen: bool(seen) and seen[-1][0] == last_type, within=60, interval=0,
+            what=f"{last_type} of document {key}",
+        )  # fmt: skip
     finally:
         await consumer.stop()
-    return found
 
 
 @dataclass

@@ -4,7 +4,6 @@ ForcesService and HTTP /v1, events on d07.registry.forces.v1, audit rows in the 
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +20,7 @@ from d07.platform.grpc import status_details
 from d07.registry.v1 import forces_pb2 as pb
 from d07.registry.v1 import forces_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.registry.forces.v1"
 HEADER = ["Mã đơn vị", "Họ và tên", "Năm sinh", "Chức vụ", "Số điện thoại", "Ngày vào làm"]
@@ -66,20 +66,27 @@ async def read_events(bootstrap: str, keys: set[str], *, within: float = 60.0) -
         auto_offset_reset="earliest", enable_auto_commit=False, session_timeout_ms=6000,
     )  # fmt: skip
     seen: dict[str, list[str]] = {}
+
+    async def read_more() -> dict[str, list[str]]:
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            for record in records:
+                key = record.key.decode() if record.key else ""
+                if key in keys:
+                    headers = {k: v.decode() for k, v in record.headers}
+                    seen.setdefault(key, []).append(headers["ce_type"])
+        return seen
+
     await consumer.start()
     try:
-        deadline = time.monotonic() + within
-        while not keys <= seen.keys() and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    key = record.key.decode() if record.key else ""
-                    if key in keys:
-                        headers = {k: v.decode() for k, v in record.headers}
-                        seen.setdefault(key, []).append(headers["ce_type"])
+        return await eventually(
+            read_more,
+            until=lambda s: keys <= s.keys(),
+            within=within,
+            interval=0,
+            what="an event of each key",
+        )
     finally:
         await consumer.stop()
-    return seen
 
 
 async def audit_rows(platform: Platform, object_ids: list[str]) -> list[asyncpg.Record]:

@@ -5,7 +5,6 @@ The counting test uses its own period (1971-1975) so that no other data of the s
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -23,6 +22,7 @@ from d07.registry.v1 import models_pb2 as pb
 from d07.registry.v1 import models_pb2_grpc as pb_grpc
 from d07.registry.v1 import registry_pb2, registry_pb2_grpc
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.registry.models.v1"
 PERIOD = (date(1971, 1, 1), date(1975, 12, 31))
@@ -421,13 +421,18 @@ async def test_every_change_is_an_event_on_the_topic_and_an_audit_row(
     consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=platform.bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     mine: list[tuple[str, Any]] = []
+
+    async def read_more() -> list[tuple[str, Any]]:
+        for batch in (await consumer.getmany(timeout_ms=500)).values():
+            for record in batch:
+                if record.key == model.id.encode():
+                    mine.append((dict(record.headers)["ce_type"].decode(), record.value))
+        return mine
+
     try:
-        async with asyncio.timeout(30):
-            while len(mine) < 3:
-                for batch in (await consumer.getmany(timeout_ms=500)).values():
-                    for record in batch:
-                        if record.key == model.id.encode():
-                            mine.append((dict(record.headers)["ce_type"].decode(), record.value))
+        await eventually(
+            read_more, until=lambda m: len(m) >= 3, within=30, interval=0, what="the model's events"
+        )
     finally:
         await consumer.stop()
     assert [t for t, _ in mine] == [

@@ -4,7 +4,6 @@ events on d07.registry.training.v1 and the audit trail."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -21,6 +20,7 @@ from d07.common.v1 import common_pb2
 from d07.platform.grpc import status_details
 from d07.registry.v1 import forces_pb2, forces_pb2_grpc, training_pb2, training_pb2_grpc
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.registry.training.v1"
 ORGANISER = "Phòng Cảnh sát quản lý hành chính về trật tự xã hội - Công an tỉnh"
@@ -429,15 +429,23 @@ async def test_every_change_reaches_the_topic_keyed_by_class_and_is_audited(
     consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=platform.bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     seen: list[tuple[str, bytes]] = []
+
+    async def read_more() -> list[tuple[str, bytes]]:
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            for rec in records:
+                if rec.key == cls.id.encode():
+                    headers = {k: v for k, v in rec.headers}
+                    seen.append((headers["ce_type"].decode(), rec.value))
+        return seen
+
     try:
-        async with asyncio.timeout(60):
-            while len(seen) < len(expected):
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for rec in records:
-                        if rec.key == cls.id.encode():
-                            headers = {k: v for k, v in rec.headers}
-                            seen.append((headers["ce_type"].decode(), rec.value))
+        await eventually(
+            read_more,
+            until=lambda s: len(s) >= len(expected),
+            within=60,
+            interval=0,
+            what="the class's events",
+        )
     finally:
         await consumer.stop()
     assert [t for t, _ in seen] == expected  # one key, one partition: in the order of the changes

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import random
 import string
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +22,7 @@ from d07.platform.grpc import status_details
 from d07.registry.v1 import registry_pb2 as pb
 from d07.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.registry.units.v1"
 HEADERS = [
@@ -103,30 +102,32 @@ async def events_of(
     bootstrap: str, subjects: set[str], *, want: int, seconds: float = 60.0
 ) -> list[tuple[str, str, bytes]]:
     """(ce_type, ce_subject, value) of the events on the units topic about `subjects`, read from the start of
-    every partition (no consumer group) until `want` of them are seen or the time is up."""
+    every partition (no consumer group) until `want` of them are seen (fails when the time is up first)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
-    deadline = time.monotonic() + seconds
     found: list[tuple[str, str, bytes]] = []
+
+    async def partitions_now() -> set[int] | None:
+        await consumer.topics()
+        return consumer.partitions_for_topic(TOPIC)
+
+    async def read_more() -> list[tuple[str, str, bytes]]:
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            for record in records:
+                headers = {k: v.decode() for k, v in record.headers}
+                if headers.get("ce_subject") in subjects:
+                    found.append((headers["ce_type"], headers["ce_subject"], record.value or b""))
+        return found
+
     try:
-        partitions: set[int] | None = None
-        while not partitions and time.monotonic() < deadline:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(TOPIC)
-            if not partitions:
-                await asyncio.sleep(0.2)
-        assert partitions, f"{TOPIC} never appeared"
+        partitions = await eventually(partitions_now, within=seconds, interval=0.2, what=f"{TOPIC} to appear")
         consumer.assign([TopicPartition(TOPIC, p) for p in partitions])
         await consumer.seek_to_beginning()
-        while len(found) < want and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    headers = {k: v.decode() for k, v in record.headers}
-                    if headers.get("ce_subject") in subjects:
-                        found.append((headers["ce_type"], headers["ce_subject"], record.value or b""))
+        return await eventually(
+            read_more, until=lambda seen: len(seen) >= want, within=seconds, interval=0, what=f"{want} events"
+        )
     finally:
         await consumer.stop()
-    return found
 
 
 # --- create, read, authorise ---------------------------------------------------------------------------
@@ -551,15 +552,16 @@ async def test_an_import_with_one_bad_row_imports_nothing_and_the_corrected_file
     assert {t for t, _, _ in events} == {"d07.registry.v1.UnitCreated"}
     assert {s for _, s, _ in events} == ids
     # ... and reporting, another service, has them in its projection.
-    deadline = time.monotonic() + 60
-    projected = 0
-    while projected < 500 and time.monotonic() < deadline:
-        projected = await db.fetchval(
+    await eventually(
+        lambda: db.fetchval(
             "SELECT count(*) FROM reporting.units WHERE unit_id = ANY($1::uuid[])",
             [uuid.UUID(i) for i in ids],
-        )
-        await asyncio.sleep(0.3)
-    assert projected == 500
+        ),
+        until=lambda projected: projected == 500,
+        within=60,
+        interval=0.3,
+        what="reporting's projection of the 500 imported units",
+    )
 
 
 async def test_an_import_names_repeated_and_registered_codes_and_bad_fields_by_line(

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from d07.platform.errors import Conflict, InvalidArgument
+from d07.platform.errors import ensure_version as check_version
 from registry.forces.domain import (
     GUARD_HEADERS,
     GUARD_REQUIRED,
@@ -18,7 +19,6 @@ from registry.forces.domain import (
     GuardDetails,
     GuardStatus,
     check_leave,
-    check_version,
     parse_date,
     parse_guard_rows,
     validate_force,

@@ -1,19 +1,22 @@
 """Composition root of the registry: what the process is built from (no I/O at import time).
 
 Each aggregate is a subpackage with the same files (domain, service, repository, messages, grpc, http); the
-table below is the one place that wires their doors into the process.
+tables below are the one place that wires their doors into the process. RegistryService spans two aggregates
+(units and divisions): registry.grpc composes their parts, so it is one gRPC door like the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
 from fastapi import APIRouter
 
 from d07.platform.runtime import Deps, ServiceSpec
-from registry.config import RegistrySettings
+from registry import grpc as registry_grpc
+from registry.config import RegistryDeps, RegistrySettings
 from registry.directives import grpc as directives_grpc
 from registry.directives import http as directives_http
 from registry.divisions import http as divisions_http
@@ -24,34 +27,30 @@ from registry.models import grpc as models_grpc
 from registry.models import http as models_http
 from registry.training import grpc as training_grpc
 from registry.training import http as training_http
-from registry.units import grpc as units_grpc
 from registry.units import http as units_http
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
-# The doors of every aggregate: (gRPC module, HTTP module). Divisions are served by RegistryService (units).
-DOORS = [
-    (units_grpc, units_http),
-    (forces_grpc, forces_http),
-    (models_grpc, models_http),
-    (training_grpc, training_http),
-    (directives_grpc, directives_http),
-]
-GRPC_SERVICES = ["d07.registry.v1.RegistryService"] + [g.SERVICE_NAME for g, _ in DOORS[1:] if g.SERVICE_NAME]
+# The gRPC doors (one per proto service) and the HTTP doors (one per aggregate).
+GRPC_DOORS = [registry_grpc, forces_grpc, models_grpc, training_grpc, directives_grpc]
+HTTP_DOORS = [units_http, divisions_http, forces_http, models_http, training_http, directives_http]
 
 
-def register_grpc(server: grpc.aio.Server, deps: Deps) -> None:
-    for grpc_door, _ in DOORS:
-        grpc_door.register(server, deps.pool)
+@asynccontextmanager
+async def build_deps(base: Deps) -> AsyncIterator[RegistryDeps]:
+    """The registry's dependencies; at start, the divisions of the data file are loaded (once per version)."""
+    deps = base.extend(RegistryDeps)
+    await divisions.ensure_loaded(deps.uow(divisions.DivisionsUnitOfWork))
+    yield deps
 
 
-def routers(deps: Deps) -> list[APIRouter]:
-    return [http_door.router(deps.pool) for _, http_door in DOORS] + [divisions_http.router(deps.pool)]
+def register_grpc(server: grpc.aio.Server, deps: RegistryDeps) -> None:
+    for door in GRPC_DOORS:
+        door.register(server, deps)
 
 
-async def setup(deps: Deps) -> Callable[[], Awaitable[None]] | None:
-    await divisions.ensure_loaded(deps.pool)
-    return None
+def routers(deps: RegistryDeps) -> list[APIRouter]:
+    return [door.router(deps) for door in HTTP_DOORS]
 
 
 SPEC = ServiceSpec(
@@ -59,8 +58,8 @@ SPEC = ServiceSpec(
     title="d07 registry: units, divisions, security forces, guards, models, training, directives",
     settings=RegistrySettings,
     migrations_dir=MIGRATIONS,
-    grpc_services=GRPC_SERVICES,
+    grpc_services=[door.SERVICE_NAME for door in GRPC_DOORS],
     register_grpc=register_grpc,
     routers=routers,
-    setup=setup,
+    deps=build_deps,
 )

@@ -13,7 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from d07.platform.errors import FieldProblem, InvalidArgument
+from d07.platform.convert import parse_uuids
+from d07.platform.errors import AlreadyExists, FieldProblem, InvalidArgument
 from d07.platform.text import fold
 from registry.units.domain import UnitKind
 
@@ -231,16 +232,6 @@ def _text(value: str) -> str:
     return " ".join(value.split())
 
 
-def parse_id(value: str, field: str) -> uuid.UUID:
-    """A UUID, or InvalidArgument naming the field."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument(
-            f"{field} is not an id", code="invalid_id", fields=[FieldProblem(field, "a UUID is expected")]
-        ) from None
-
-
 def validate(cmd: IssueDocument, *, kinds: Collection[str], today: date | None = None) -> DocumentFields:
     """The document's fields trimmed and normalised, or InvalidArgument naming every wrong field.
 
@@ -363,7 +354,7 @@ def target_of(cmd: DistributeDocument) -> UnitList | UnitSelector:
             code="too_many_units",
             fields=[FieldProblem("unit_ids", f"{len(cmd.unit_ids)} given")],
         )
-    ids = [parse_id(u, f"unit_ids[{n}]") for n, u in enumerate(cmd.unit_ids)]
+    ids = parse_uuids(list(cmd.unit_ids), "unit_ids")
     return UnitList(unit_ids=tuple(dict.fromkeys(ids)))
 
 
@@ -376,3 +367,14 @@ def note_of(cmd: AcknowledgeDocument) -> str:
             fields=[FieldProblem("note", f"at most {MAX_NOTE} characters")],
         )
     return note
+
+
+def number_taken(number: str) -> AlreadyExists:
+    """A document numbered `number` exists already (numbers are unique, compared in upper case)."""
+    return AlreadyExists(
+        f"a document numbered {number} exists",
+        code="document_number_taken",
+        resource_type="document",
+        resource_id=number,
+        fields=[FieldProblem("number", "already used by another document")],
+    )

@@ -6,23 +6,21 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-import asyncpg
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from d07.platform.http import Caller
+from d07.platform.readmodel import ReadModel
+from registry.config import RegistryDeps
 from registry.directives import service
 from registry.directives.domain import (
     AcknowledgeDocument,
     DistributeDocument,
-    DistrictProgress,
-    Document,
     IssueDocument,
-    Progress,
-    Receipt,
     UnitSelector,
     UpdateDocument,
 )
+from registry.directives.service import DirectivesUnitOfWork
 
 
 class DocumentKindRead(BaseModel):
@@ -59,7 +57,7 @@ class DocumentUpdate(BaseModel):
     parent_id: str | None = None
 
 
-class DocumentRead(BaseModel):
+class DocumentRead(ReadModel):
     id: uuid.UUID
     number: str
     kind: str
@@ -73,24 +71,6 @@ class DocumentRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, d: Document) -> DocumentRead:
-        return cls(
-            id=d.id,
-            number=d.number,
-            kind=d.kind,
-            kind_label=d.kind_label,
-            title=d.title,
-            issued_on=d.issued_on,
-            issuer=d.issuer,
-            summary=d.summary,
-            link=d.link,
-            parent_id=d.parent_id,
-            version=d.version,
-            created_at=d.created_at,
-            updated_at=d.updated_at,
-        )
 
 
 class DocumentPage(BaseModel):
@@ -123,7 +103,7 @@ class ReceiptAcknowledge(BaseModel):
     note: str = ""
 
 
-class ReceiptRead(BaseModel):
+class ReceiptRead(ReadModel):
     document_id: uuid.UUID
     unit_id: uuid.UUID
     unit_code: str
@@ -136,76 +116,44 @@ class ReceiptRead(BaseModel):
     acknowledged_by: str | None
     note: str
 
-    @classmethod
-    def of(cls, r: Receipt) -> ReceiptRead:
-        return cls(
-            document_id=r.document_id,
-            unit_id=r.unit_id,
-            unit_code=r.unit_code,
-            unit_name=r.unit_name,
-            district_code=r.district_code,
-            distributed_at=r.distributed_at,
-            distributed_by=r.distributed_by,
-            acknowledged=r.acknowledged,
-            acknowledged_at=r.acknowledged_at,
-            acknowledged_by=r.acknowledged_by,
-            note=r.note,
-        )
-
 
 class ReceiptPage(BaseModel):
     items: list[ReceiptRead]
     next_page_token: str
 
 
-class DistrictProgressRead(BaseModel):
+class DistrictProgressRead(ReadModel):
     district_code: str
     district_name: str
     distributed: int
     acknowledged: int
     pending: int
 
-    @classmethod
-    def of(cls, d: DistrictProgress) -> DistrictProgressRead:
-        return cls(
-            district_code=d.district_code,
-            district_name=d.district_name,
-            distributed=d.distributed,
-            acknowledged=d.acknowledged,
-            pending=d.pending,
-        )
 
-
-class ProgressRead(BaseModel):
+class ProgressRead(ReadModel):
     document_id: uuid.UUID
     distributed: int
     acknowledged: int
     pending: int
     districts: list[DistrictProgressRead]
 
-    @classmethod
-    def of(cls, p: Progress) -> ProgressRead:
-        return cls(
-            document_id=p.document_id,
-            distributed=p.distributed,
-            acknowledged=p.acknowledged,
-            pending=p.pending,
-            districts=[DistrictProgressRead.of(d) for d in p.districts],
-        )
 
+def router(deps: RegistryDeps) -> APIRouter:
 
-def router(pool: asyncpg.Pool) -> APIRouter:
+    def uow() -> DirectivesUnitOfWork:
+        return deps.uow(DirectivesUnitOfWork)
+
     api = APIRouter(prefix="/v1", tags=["directives"])
 
     @api.get("/document-kinds", response_model=list[DocumentKindRead])
     async def list_kinds(caller: Caller) -> list[DocumentKindRead]:
-        kinds = await service.list_kinds(pool, principal=caller)
+        kinds = await service.list_kinds(uow(), service.ListDocumentKinds(), caller)
         return [DocumentKindRead(code=k.code, label=k.label) for k in kinds]
 
     @api.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentRead)
     async def issue_document(body: DocumentCreate, caller: Caller) -> DocumentRead:
-        document = await service.issue_document(pool, IssueDocument(**body.model_dump()), principal=caller)
-        return DocumentRead.of(document)
+        document = await service.issue_document(uow(), IssueDocument(**body.model_dump()), caller)
+        return DocumentRead.model_validate(document)
 
     @api.get("/documents", response_model=DocumentPage)
     async def list_documents(
@@ -218,28 +166,27 @@ def router(pool: asyncpg.Pool) -> APIRouter:
         page_token: str = "",
     ) -> DocumentPage:
         page = await service.list_documents(
-            pool,
-            principal=caller,
-            kind=kind,
-            year=year,
-            q=q,
-            unit_id=unit_id,
-            size=page_size,
-            page_token=page_token,
+            uow(),
+            service.ListDocuments(
+                kind=kind, year=year, q=q, unit_id=unit_id, size=page_size, page_token=page_token
+            ),
+            caller,
         )
         return DocumentPage(
-            items=[DocumentRead.of(d) for d in page.items], next_page_token=page.next_page_token
+            items=[DocumentRead.model_validate(d) for d in page.items], next_page_token=page.next_page_token
         )
 
     @api.get("/documents/{document_id}", response_model=DocumentRead)
     async def get_document(document_id: str, caller: Caller) -> DocumentRead:
-        return DocumentRead.of(await service.get_document(pool, document_id, principal=caller))
+        return DocumentRead.model_validate(
+            await service.get_document(uow(), service.GetDocument(document_id), caller)
+        )
 
     @api.patch("/documents/{document_id}", response_model=DocumentRead)
     async def update_document(document_id: str, body: DocumentUpdate, caller: Caller) -> DocumentRead:
         changes = body.model_dump(exclude_unset=True, exclude={"version"})
         cmd = UpdateDocument(document_id=document_id, version=body.version, **changes)
-        return DocumentRead.of(await service.update_document(pool, cmd, principal=caller))
+        return DocumentRead.model_validate(await service.update_document(uow(), cmd, caller))
 
     @api.post("/documents/{document_id}/distributions", response_model=DistributionRead)
     async def distribute_document(
@@ -251,7 +198,7 @@ def router(pool: asyncpg.Pool) -> APIRouter:
             unit_ids=tuple(body.unit_ids),
             selector=UnitSelector(selector.district_code, selector.kind) if selector else None,
         )
-        result = await service.distribute_document(pool, cmd, principal=caller)
+        result = await service.distribute_document(uow(), cmd, caller)
         return DistributionRead(
             document_id=result.document_id,
             added_count=len(result.added_unit_ids),
@@ -269,31 +216,33 @@ def router(pool: asyncpg.Pool) -> APIRouter:
         page_token: str = "",
     ) -> ReceiptPage:
         page = await service.list_receipts(
-            pool,
-            document_id,
-            principal=caller,
-            state=state,
-            district_code=district_code,
-            size=page_size,
-            page_token=page_token,
+            uow(),
+            service.ListReceipts(
+                document_id, state=state, district_code=district_code, size=page_size, page_token=page_token
+            ),
+            caller,
         )
         return ReceiptPage(
-            items=[ReceiptRead.of(r) for r in page.items], next_page_token=page.next_page_token
+            items=[ReceiptRead.model_validate(r) for r in page.items], next_page_token=page.next_page_token
         )
 
     @api.get("/documents/{document_id}/receipts/{unit_id}", response_model=ReceiptRead)
     async def get_receipt(document_id: str, unit_id: str, caller: Caller) -> ReceiptRead:
-        return ReceiptRead.of(await service.get_receipt(pool, document_id, unit_id, principal=caller))
+        return ReceiptRead.model_validate(
+            await service.get_receipt(uow(), service.GetReceipt(document_id, unit_id), caller)
+        )
 
     @api.post("/documents/{document_id}/receipts/{unit_id}/acknowledgement", response_model=ReceiptRead)
     async def acknowledge_document(
         document_id: str, unit_id: str, body: ReceiptAcknowledge, caller: Caller
     ) -> ReceiptRead:
         cmd = AcknowledgeDocument(document_id=document_id, unit_id=unit_id, note=body.note)
-        return ReceiptRead.of(await service.acknowledge_document(pool, cmd, principal=caller))
+        return ReceiptRead.model_validate(await service.acknowledge_document(uow(), cmd, caller))
 
     @api.get("/documents/{document_id}/progress", response_model=ProgressRead)
     async def get_progress(document_id: str, caller: Caller) -> ProgressRead:
-        return ProgressRead.of(await service.get_progress(pool, document_id, principal=caller))
+        return ProgressRead.model_validate(
+            await service.get_progress(uow(), service.GetProgress(document_id), caller)
+        )
 
     return api

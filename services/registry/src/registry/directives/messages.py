@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from google.protobuf.message import Message
 
-from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
-from d07.platform.errors import FieldProblem, InvalidArgument
+from d07.platform.convert import actor, date_to_pb, timestamp
 from d07.registry.v1 import directives_pb2 as pb
 from registry.directives.domain import (
     DistrictProgress,
@@ -20,23 +17,8 @@ from registry.directives.domain import (
     Progress,
     Receipt,
 )
-from registry.units.messages import actor, timestamp
 
 Event = DocumentIssued | DocumentUpdated | DocumentDistributed | DocumentAcknowledged
-
-
-def date_to_pb(value: date) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def date_from_pb(value: common_pb2.Date, field: str) -> date:
-    """A calendar date, or InvalidArgument naming the field when it is not one."""
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        raise InvalidArgument(
-            f"{field} is not a date", code="invalid_date", fields=[FieldProblem(field, "a calendar date")]
-        ) from None
 
 
 def document_to_pb(document: Document) -> pb.Document:

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 from typing import Generic, TypeVar
 
-import asyncpg
-
-from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     PROVINCE_WIDE_READERS,
@@ -27,20 +24,20 @@ from d07.platform.auth import (
     ensure_unit_access,
     require_roles,
 )
+from d07.platform.convert import parse_uuid
 from d07.platform.db import Conn
 from d07.platform.errors import (
-    AlreadyExists,
     Conflict,
     FieldProblem,
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ensure_version,
 )
-from d07.platform.events import outbox
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
 from d07.platform.text import fold
+from d07.platform.uow import UnitOfWork
 from registry.directives import messages
-from registry.directives import repository as repo
 from registry.directives.domain import (
     AcknowledgeDocument,
     DistributeDocument,
@@ -57,20 +54,28 @@ from registry.directives.domain import (
     UnitList,
     UpdateDocument,
     note_of,
-    parse_id,
+    number_taken,
     revise,
     target_of,
     validate,
 )
+from registry.directives.repository import DocumentRepository
 from registry.divisions import service as divisions
+from registry.divisions.repository import DivisionRepository
 
-SOURCE = "/d07/registry"
 TOPIC = "d07.registry.directives.v1"
-# Vietnam keeps one time zone: "today" for the date of issue is the province's today.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 
 
 T = TypeVar("T")
+
+
+class DirectivesUnitOfWork(UnitOfWork):
+    documents: DocumentRepository
+    divisions: DivisionRepository
+
+    def bind(self, conn: Conn) -> None:
+        self.documents = DocumentRepository(conn)
+        self.divisions = DivisionRepository(conn)
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,47 @@ class Page(Generic[T]):
     next_page_token: str
 
 
-def _today() -> date:
-    return datetime.now(VIETNAM).date()
+# --- queries the doors build (the commands are the domain's) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListDocumentKinds:
+    pass
+
+
+@dataclass(frozen=True)
+class GetDocument:
+    document_id: str
+
+
+@dataclass(frozen=True)
+class ListDocuments:
+    kind: str = ""
+    year: int = 0
+    q: str = ""
+    unit_id: str = ""
+    size: int | None = None
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class GetReceipt:
+    document_id: str
+    unit_id: str
+
+
+@dataclass(frozen=True)
+class ListReceipts:
+    document_id: str
+    state: str = ""
+    district_code: str = ""
+    size: int | None = None
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class GetProgress:
+    document_id: str
 
 
 def _reads_everything(principal: Principal) -> bool:
@@ -98,31 +142,23 @@ def _not_found(document_id: uuid.UUID) -> NotFound:
     )
 
 
-def _number_taken(number: str) -> AlreadyExists:
-    return AlreadyExists(
-        f"a document numbered {number} exists",
-        code="document_number_taken",
-        resource_type="document",
-        resource_id=number,
-        fields=[FieldProblem("number", "already used by another document")],
-    )
+async def _kind_codes(uow: DirectivesUnitOfWork) -> frozenset[str]:
+    return frozenset(k.code for k in await uow.documents.kinds())
 
 
-async def _kind_codes(conn: Conn) -> frozenset[str]:
-    return frozenset(k.code for k in await repo.kinds(conn))
-
-
-async def _check_parent(conn: Conn, parent_id: uuid.UUID | None, *, document_id: uuid.UUID | None) -> None:
+async def _check_parent(
+    uow: DirectivesUnitOfWork, parent_id: uuid.UUID | None, *, document_id: uuid.UUID | None
+) -> None:
     if parent_id is None:
         return
-    if not await repo.exists(conn, document_id=parent_id):
+    if not await uow.documents.exists(document_id=parent_id):
         raise InvalidArgument(
             "the parent document does not exist",
             code="unknown_parent",
             fields=[FieldProblem("parent_id", f"no document {parent_id}")],
         )
-    if document_id is not None and await repo.descends_from(
-        conn, document_id=parent_id, ancestor_id=document_id
+    if document_id is not None and await uow.documents.descends_from(
+        document_id=parent_id, ancestor_id=document_id
     ):
         raise InvalidArgument(
             "a document cannot implement one of the documents that implement it",
@@ -131,27 +167,26 @@ async def _check_parent(conn: Conn, parent_id: uuid.UUID | None, *, document_id:
         )
 
 
-async def _publish(conn: Conn, document_id: uuid.UUID, event: messages.Event, principal: Principal) -> None:
-    await outbox.add(
-        conn,
-        topic=TOPIC,
-        key=str(document_id),
-        source=SOURCE,
-        subject=str(document_id),
-        message=messages.event_to_pb(event, principal),
+async def _publish(
+    uow: DirectivesUnitOfWork, document_id: uuid.UUID, event: messages.Event, principal: Principal
+) -> None:
+    await uow.publish(
+        TOPIC, key=str(document_id), subject=str(document_id), message=messages.event_to_pb(event, principal)
     )
 
 
-async def _visible_document(conn: Conn, document_id: uuid.UUID, principal: Principal) -> Document:
+async def _visible_document(
+    uow: DirectivesUnitOfWork, document_id: uuid.UUID, principal: Principal
+) -> Document:
     """The document if it exists and the caller may read it: everything for province-wide readers, only
     documents distributed to its own unit for a unit officer."""
     require_roles(principal, *PROVINCE_WIDE_READERS, UNIT_OFFICER)
-    document = await repo.get(conn, document_id=document_id)
+    document = await uow.documents.get(document_id=document_id)
     if document is None:
         raise _not_found(document_id)
     if not _reads_everything(principal):
         own = uuid.UUID(principal.unit_id) if principal.unit_id else None
-        if own is None or await repo.receipt(conn, document_id=document_id, unit_id=own) is None:
+        if own is None or await uow.documents.receipt(document_id=document_id, unit_id=own) is None:
             raise PermissionDenied(
                 "a unit officer reads only documents distributed to its unit",
                 code="not_distributed_to_unit",
@@ -164,76 +199,65 @@ async def _visible_document(conn: Conn, document_id: uuid.UUID, principal: Princ
 # --- commands ---------------------------------------------------------------------------------------
 
 
-async def issue_document(pool: asyncpg.Pool, cmd: IssueDocument, *, principal: Principal) -> Document:
+async def issue_document(uow: DirectivesUnitOfWork, cmd: IssueDocument, principal: Principal) -> Document:
     require_roles(principal, ADMIN)
-    async with pool.acquire() as conn, conn.transaction():
-        fields = validate(cmd, kinds=await _kind_codes(conn), today=_today())
-        await _check_parent(conn, fields.parent_id, document_id=None)
-        document = await repo.add(conn, document_id=uuid.uuid4(), fields=fields)
+    async with uow:
+        fields = validate(cmd, kinds=await _kind_codes(uow), today=uow.today())
+        await _check_parent(uow, fields.parent_id, document_id=None)
+        document = await uow.documents.add(document_id=uuid.uuid4(), fields=fields)
         if document is None:
-            raise _number_taken(fields.number)
-        await audit.record(
-            conn,
+            raise number_taken(fields.number)
+        await uow.audit(
             action="document.issue",
             object_type="document",
             object_id=str(document.id),
             details={"number": document.number, "kind": document.kind, "title": document.title},
         )
-        await _publish(conn, document.id, DocumentIssued(document), principal)
+        await _publish(uow, document.id, DocumentIssued(document), principal)
     return document
 
 
-async def update_document(pool: asyncpg.Pool, cmd: UpdateDocument, *, principal: Principal) -> Document:
+async def update_document(uow: DirectivesUnitOfWork, cmd: UpdateDocument, principal: Principal) -> Document:
     require_roles(principal, ADMIN)
-    document_id = parse_id(cmd.document_id, "id")
-    async with pool.acquire() as conn, conn.transaction():
-        current = await repo.get(conn, document_id=document_id, lock=True)
+    document_id = parse_uuid(cmd.document_id, "id")
+    async with uow:
+        current = await uow.documents.get(document_id=document_id, lock=True)
         if current is None:
             raise _not_found(document_id)
-        fields = revise(current, cmd, kinds=await _kind_codes(conn), today=_today())
-        if current.version != cmd.version:
-            raise Conflict(
-                f"the document is at version {current.version}, not {cmd.version}: read it again",
-                code="stale_version",
-                resource_type="document",
-                resource_id=str(document_id),
-            )
+        fields = revise(current, cmd, kinds=await _kind_codes(uow), today=uow.today())
+        ensure_version(cmd.version, current.version, what="document", object_id=document_id)
         if fields.parent_id != current.parent_id:
-            await _check_parent(conn, fields.parent_id, document_id=document_id)
-        if fields.number != current.number and await repo.number_taken(
-            conn, number=fields.number, other_than=document_id
+            await _check_parent(uow, fields.parent_id, document_id=document_id)
+        if fields.number != current.number and await uow.documents.number_taken(
+            number=fields.number, other_than=document_id
         ):
-            raise _number_taken(fields.number)
-        try:
-            document = await repo.update(conn, document_id=document_id, version=cmd.version, fields=fields)
-        except asyncpg.UniqueViolationError:
-            raise _number_taken(fields.number) from None
+            raise number_taken(fields.number)
+        document = await uow.documents.update(document_id=document_id, version=cmd.version, fields=fields)
         assert document is not None  # the row is locked at the version just checked
-        await audit.record(
-            conn,
+        await uow.audit(
             action="document.update",
             object_type="document",
             object_id=str(document_id),
             details={"number": document.number, "version": document.version},
         )
-        await _publish(conn, document_id, DocumentUpdated(document), principal)
+        await _publish(uow, document_id, DocumentUpdated(document), principal)
     return document
 
 
 async def distribute_document(
-    pool: asyncpg.Pool, cmd: DistributeDocument, *, principal: Principal
+    uow: DirectivesUnitOfWork, cmd: DistributeDocument, principal: Principal
 ) -> Distribution:
     """Give the document to units: one receipt per (document, unit); a unit that has it already is not
     given it again. One DocumentDistributed event per call that reached new units (see the event's
     docstring for why not one per unit); a call that adds nothing changes nothing and announces nothing."""
     require_roles(principal, ADMIN)
-    document_id = parse_id(cmd.document_id, "document_id")
+    document_id = parse_uuid(cmd.document_id, "document_id")
     target = target_of(cmd)
-    async with pool.acquire() as conn, conn.transaction():
-        if not await repo.exists(conn, document_id=document_id):
+    async with uow:
+        if not await uow.documents.exists(document_id=document_id):
             raise _not_found(document_id)
         if isinstance(target, UnitList):
-            states = await repo.unit_states(conn, unit_ids=target.unit_ids)
+            states = await uow.documents.unit_states(unit_ids=target.unit_ids)
             problems = [
                 FieldProblem(f"unit_ids[{n}]", f"no unit {u}")
                 if u not in states
@@ -245,25 +269,26 @@ async def distribute_document(
                 raise InvalidArgument(
                     "a document goes to active units only", code="unknown_units", fields=problems
                 )
-            added = await repo.distribute_to(
-                conn, document_id=document_id, unit_ids=target.unit_ids, by=principal.subject
+            added = await uow.documents.distribute_to(
+                document_id=document_id, unit_ids=target.unit_ids, by=principal.subject
             )
             matched = len(target.unit_ids)
         else:
             if target.district_code:
-                place = await divisions.check_place(conn, district_code=target.district_code, commune_code="")
+                place = await divisions.check_place(
+                    uow.divisions, district_code=target.district_code, commune_code=""
+                )
                 if place:
                     raise InvalidArgument(
                         "the selector names no district of the province",
                         code="unknown_place",
                         fields=[FieldProblem(f"selector.{p.field}", p.reason) for p in place],
                     )
-            added, matched = await repo.distribute_matching(
-                conn, document_id=document_id, selector=target, by=principal.subject
+            added, matched = await uow.documents.distribute_matching(
+                document_id=document_id, selector=target, by=principal.subject
             )
         if added:
-            await audit.record(
-                conn,
+            await uow.audit(
                 action="document.distribute",
                 object_type="document",
                 object_id=str(document_id),
@@ -275,28 +300,28 @@ async def distribute_document(
                     else {"district_code": target.district_code, "kind": target.kind},
                 },
             )
-            event = DocumentDistributed(document_id, tuple(added), datetime.now(UTC))
-            await _publish(conn, document_id, event, principal)
+            event = DocumentDistributed(document_id, tuple(added), uow.now())
+            await _publish(uow, document_id, event, principal)
     return Distribution(document_id=document_id, added_unit_ids=tuple(added), matched_count=matched)
 
 
 async def acknowledge_document(
-    pool: asyncpg.Pool, cmd: AcknowledgeDocument, *, principal: Principal
+    uow: DirectivesUnitOfWork, cmd: AcknowledgeDocument, principal: Principal
 ) -> Receipt:
     """The unit's receipt, acknowledged. Acknowledging again returns the first acknowledgement unchanged; a
     unit the document was not distributed to cannot acknowledge it (Conflict: FAILED_PRECONDITION / 409)."""
     require_roles(principal, UNIT_OFFICER, ADMIN)
-    document_id = parse_id(cmd.document_id, "document_id")
-    unit_id = parse_id(cmd.unit_id, "unit_id")
+    document_id = parse_uuid(cmd.document_id, "document_id")
+    unit_id = parse_uuid(cmd.unit_id, "unit_id")
     ensure_unit_access(principal, str(unit_id), write=True)
     note = note_of(cmd)
-    async with pool.acquire() as conn, conn.transaction():
-        if not await repo.exists(conn, document_id=document_id):
+    async with uow:
+        if not await uow.documents.exists(document_id=document_id):
             raise _not_found(document_id)
-        done = await repo.acknowledge(
-            conn, document_id=document_id, unit_id=unit_id, by=principal.subject, note=note
+        done = await uow.documents.acknowledge(
+            document_id=document_id, unit_id=unit_id, by=principal.subject, note=note
         )
-        receipt = await repo.receipt(conn, document_id=document_id, unit_id=unit_id)
+        receipt = await uow.documents.receipt(document_id=document_id, unit_id=unit_id)
         if receipt is None:
             raise Conflict(
                 "the document was not distributed to this unit",
@@ -305,62 +330,58 @@ async def acknowledge_document(
                 resource_id=str(document_id),
             )
         if done:
-            await audit.record(
-                conn,
+            await uow.audit(
                 action="document.acknowledge",
                 object_type="document",
                 object_id=str(document_id),
                 unit_id=str(unit_id),
                 details={"note": note} if note else None,
             )
-            await _publish(conn, document_id, DocumentAcknowledged(receipt), principal)
+            await _publish(uow, document_id, DocumentAcknowledged(receipt), principal)
     return receipt
 
 
 # --- queries ----------------------------------------------------------------------------------------
 
 
-async def list_kinds(pool: asyncpg.Pool, *, principal: Principal) -> list[DocumentKind]:
+async def list_kinds(
+    uow: DirectivesUnitOfWork, query: ListDocumentKinds, principal: Principal
+) -> list[DocumentKind]:
     require_roles(principal, *PROVINCE_WIDE_READERS, UNIT_OFFICER)
-    async with pool.acquire() as conn:
-        return await repo.kinds(conn)
+    async with uow:
+        return await uow.documents.kinds()
 
 
-async def get_document(pool: asyncpg.Pool, document_id: str, *, principal: Principal) -> Document:
-    async with pool.acquire() as conn:
-        return await _visible_document(conn, parse_id(document_id, "id"), principal)
+async def get_document(uow: DirectivesUnitOfWork, query: GetDocument, principal: Principal) -> Document:
+    require_roles(principal, *PROVINCE_WIDE_READERS, UNIT_OFFICER)
+    document_id = parse_uuid(query.document_id, "id")
+    async with uow:
+        return await _visible_document(uow, document_id, principal)
 
 
 async def list_documents(
-    pool: asyncpg.Pool,
-    *,
-    principal: Principal,
-    kind: str = "",
-    year: int = 0,
-    q: str = "",
-    unit_id: str = "",
-    size: int | None = None,
-    page_token: str = "",
+    uow: DirectivesUnitOfWork, query: ListDocuments, principal: Principal
 ) -> Page[Document]:
     """Newest first. A unit officer gets the documents distributed to its own unit, whatever it asks."""
     require_roles(principal, *PROVINCE_WIDE_READERS, UNIT_OFFICER)
+    kind, year, q, unit_id, page_token = query.kind, query.year, query.q, query.unit_id, query.page_token
     if year and not 1900 <= year <= 2100:
         raise InvalidArgument(
             "year out of range", code="invalid_year", fields=[FieldProblem("year", "a year of issue")]
         )
-    unit = parse_id(unit_id, "unit_id") if unit_id else None
+    unit = parse_uuid(unit_id, "unit_id") if unit_id else None
     if not _reads_everything(principal):
         if unit is not None:
             ensure_unit_access(principal, str(unit))
-        unit = parse_id(principal.unit_id or "", "unit_id")
-    limit = page_size(size)
+        unit = parse_uuid(principal.unit_id or "", "unit_id")
+    limit = page_size(query.size)
     folded = fold(q)
     filters = {"kind": kind, "year": year, "q": folded, "unit_id": str(unit) if unit else ""}
     position = decode_cursor(page_token, filters=filters)
     after = (date.fromisoformat(position[0]), uuid.UUID(position[1])) if position else None
-    async with pool.acquire() as conn:
-        rows = await repo.list_documents(
-            conn, kind=kind, year=year, q=folded, unit_id=unit, after=after, limit=limit + 1
+    async with uow:
+        rows = await uow.documents.list_documents(
+            kind=kind, year=year, q=folded, unit_id=unit, after=after, limit=limit + 1
         )
     items = rows[:limit]
     token = ""
@@ -370,12 +391,12 @@ async def list_documents(
     return Page(items=items, next_page_token=token)
 
 
-async def get_receipt(pool: asyncpg.Pool, document_id: str, unit_id: str, *, principal: Principal) -> Receipt:
+async def get_receipt(uow: DirectivesUnitOfWork, query: GetReceipt, principal: Principal) -> Receipt:
     require_roles(principal, *PROVINCE_WIDE_READERS, UNIT_OFFICER)
-    doc_id, unit = parse_id(document_id, "document_id"), parse_id(unit_id, "unit_id")
+    doc_id, unit = parse_uuid(query.document_id, "document_id"), parse_uuid(query.unit_id, "unit_id")
     ensure_unit_access(principal, str(unit))
-    async with pool.acquire() as conn:
-        receipt = await repo.receipt(conn, document_id=doc_id, unit_id=unit)
+    async with uow:
+        receipt = await uow.documents.receipt(document_id=doc_id, unit_id=unit)
     if receipt is None:
         raise NotFound(
             "the document was not distributed to this unit",
@@ -387,32 +408,26 @@ async def get_receipt(pool: asyncpg.Pool, document_id: str, unit_id: str, *, pri
 
 
 async def list_receipts(
-    pool: asyncpg.Pool,
-    document_id: str,
-    *,
-    principal: Principal,
-    state: str = "",
-    district_code: str = "",
-    size: int | None = None,
-    page_token: str = "",
+    uow: DirectivesUnitOfWork, query: ListReceipts, principal: Principal
 ) -> Page[Receipt]:
     """A document's receipts by unit code: all, `pending` or `acknowledged`, optionally in one district.
     A unit officer sees only its own unit's receipt."""
+    require_roles(principal, *PROVINCE_WIDE_READERS, UNIT_OFFICER)
+    state, district_code, page_token = query.state, query.district_code, query.page_token
     if state not in ("", "pending", "acknowledged"):
         raise InvalidArgument(
             "unknown receipt state",
             code="invalid_state",
             fields=[FieldProblem("state", "pending, acknowledged, or empty for all")],
         )
-    limit = page_size(size)
-    doc_id = parse_id(document_id, "document_id")
-    async with pool.acquire() as conn:
-        await _visible_document(conn, doc_id, principal)
-        own = None if _reads_everything(principal) else parse_id(principal.unit_id or "", "unit_id")
+    limit = page_size(query.size)
+    doc_id = parse_uuid(query.document_id, "document_id")
+    async with uow:
+        await _visible_document(uow, doc_id, principal)
+        own = None if _reads_everything(principal) else parse_uuid(principal.unit_id or "", "unit_id")
         filters = {"document_id": str(doc_id), "state": state, "district_code": district_code}
         position = decode_cursor(page_token, filters=filters)
-        rows = await repo.list_receipts(
-            conn,
+        rows = await uow.documents.list_receipts(
             document_id=doc_id,
             acknowledged={"": None, "pending": False, "acknowledged": True}[state],
             district_code=district_code.strip(),
@@ -425,11 +440,11 @@ async def list_receipts(
     return Page(items=items, next_page_token=token)
 
 
-async def get_progress(pool: asyncpg.Pool, document_id: str, *, principal: Principal) -> Progress:
+async def get_progress(uow: DirectivesUnitOfWork, query: GetProgress, principal: Principal) -> Progress:
     """Counts for the province (a unit officer sees only its own receipt, not the province's progress)."""
     require_roles(principal, *PROVINCE_WIDE_READERS)
-    doc_id = parse_id(document_id, "document_id")
-    async with pool.acquire() as conn:
-        if not await repo.exists(conn, document_id=doc_id):
+    doc_id = parse_uuid(query.document_id, "document_id")
+    async with uow:
+        if not await uow.documents.exists(document_id=doc_id):
             raise _not_found(doc_id)
-        return await repo.progress(conn, document_id=doc_id)
+        return await uow.documents.progress(document_id=doc_id)

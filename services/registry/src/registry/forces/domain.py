@@ -197,21 +197,6 @@ def check_leave(guard: Guard, left_on: date | None, *, today: date) -> date:
                           fields=[FieldProblem("left_on", reason)])  # fmt: skip
 
 
-def check_version(expected: int, actual: int, *, what: str, object_id: uuid.UUID) -> None:
-    """Conflict(stale_version) when the caller read an older (or newer) version than the stored one."""
-    if expected < 1:
-        raise InvalidArgument(
-            "the version read is required", code="version_required",
-            fields=[FieldProblem("version", "the version of the object as read (1 or more)")],
-        )  # fmt: skip
-    if expected != actual:
-        raise Conflict(
-            f"the {what} is at version {actual}, not {expected}: read it again", code="stale_version",
-            resource_type=what, resource_id=str(object_id),
-            fields=[FieldProblem("version", f"the current version is {actual}")],
-        )  # fmt: skip
-
-
 # --- import of guards from provincial tables --------------------------------------------------------
 
 # The headers of a guards table as provincial offices write them (matched loosely by registry.tabular);

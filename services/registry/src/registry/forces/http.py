@@ -6,14 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-import asyncpg
 from fastapi import APIRouter, File, Query, UploadFile, status
 from pydantic import BaseModel, Field
 
 from d07.platform.errors import InvalidArgument
 from d07.platform.http import Caller
+from d07.platform.readmodel import ReadModel
+from registry.config import RegistryDeps
 from registry.forces import service
-from registry.forces.domain import ForceDetails, Guard, GuardDetails, GuardStatus, SecurityForce
+from registry.forces.domain import ForceDetails, GuardDetails, GuardStatus
+from registry.forces.service import ForcesUnitOfWork
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
@@ -32,7 +34,7 @@ class SecurityForceUpdate(SecurityForceCreate):
     version: int = Field(description="the version read; a stale one is 409")
 
 
-class SecurityForceRead(BaseModel):
+class SecurityForceRead(ReadModel):
     id: uuid.UUID
     unit_id: uuid.UUID
     established_on: date
@@ -43,10 +45,6 @@ class SecurityForceRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, force: SecurityForce) -> SecurityForceRead:
-        return cls(**vars(force))
 
 
 class GuardFields(BaseModel):
@@ -73,7 +71,7 @@ class GuardLeave(BaseModel):
     left_on: date
 
 
-class GuardRead(BaseModel):
+class GuardRead(ReadModel):
     id: uuid.UUID
     unit_id: uuid.UUID
     full_name: str
@@ -86,10 +84,6 @@ class GuardRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, guard: Guard) -> GuardRead:
-        return cls(**{**vars(guard), "status": guard.status.value})
 
 
 class GuardPage(BaseModel):
@@ -111,7 +105,11 @@ class GuardImportResult(BaseModel):
     guard_ids: list[uuid.UUID]
 
 
-def router(pool: asyncpg.Pool) -> APIRouter:
+def router(deps: RegistryDeps) -> APIRouter:
+
+    def uow() -> ForcesUnitOfWork:
+        return deps.uow(ForcesUnitOfWork)
+
     api = APIRouter(prefix="/v1", tags=["security forces and guards"])
 
     @api.post(
@@ -120,26 +118,28 @@ def router(pool: asyncpg.Pool) -> APIRouter:
         response_model=SecurityForceRead,
     )
     async def establish_force(unit_id: str, body: SecurityForceCreate, caller: Caller) -> SecurityForceRead:
-        force = await service.establish_force(pool, unit_id=unit_id, details=body.details(), principal=caller)
-        return SecurityForceRead.of(force)
+        force = await service.establish_force(uow(), service.EstablishForce(unit_id, body.details()), caller)
+        return SecurityForceRead.model_validate(force)
 
     @api.get("/units/{unit_id}/security-force", response_model=SecurityForceRead)
     async def get_force(unit_id: str, caller: Caller) -> SecurityForceRead:
-        return SecurityForceRead.of(await service.get_force(pool, unit_id=unit_id, principal=caller))
+        return SecurityForceRead.model_validate(
+            await service.get_force(uow(), service.GetForce(unit_id), caller)
+        )
 
     @api.put("/units/{unit_id}/security-force", response_model=SecurityForceRead)
     async def update_force(unit_id: str, body: SecurityForceUpdate, caller: Caller) -> SecurityForceRead:
         force = await service.update_force(
-            pool, unit_id=unit_id, version=body.version, details=body.details(), principal=caller
+            uow(), service.UpdateForce(unit_id, body.version, body.details()), caller
         )
-        return SecurityForceRead.of(force)
+        return SecurityForceRead.model_validate(force)
 
     @api.post("/guards", status_code=status.HTTP_201_CREATED, response_model=GuardRead)
     async def register_guard(body: GuardCreate, caller: Caller) -> GuardRead:
         guard = await service.register_guard(
-            pool, unit_id=body.unit_id, details=body.details(), principal=caller
+            uow(), service.RegisterGuard(body.unit_id, body.details()), caller
         )
-        return GuardRead.of(guard)
+        return GuardRead.model_validate(guard)
 
     @api.get("/guards", response_model=GuardPage)
     async def list_guards(
@@ -151,15 +151,19 @@ def router(pool: asyncpg.Pool) -> APIRouter:
         page_token: str = "",
     ) -> GuardPage:
         guards, token = await service.list_guards(
-            pool, unit_id=unit_id, status=GuardStatus(guard_status) if guard_status else None, q=q,
-            page_size=page_size, page_token=page_token, principal=caller,
+            uow(),
+            service.ListGuards(
+                unit_id=unit_id, status=GuardStatus(guard_status) if guard_status else None, q=q,
+                page_size=page_size, page_token=page_token,
+            ),
+            caller,
         )  # fmt: skip
-        return GuardPage(items=[GuardRead.of(g) for g in guards], next_page_token=token)
+        return GuardPage(items=[GuardRead.model_validate(g) for g in guards], next_page_token=token)
 
     @api.post("/guards:batchGet", response_model=GuardBatch)
     async def batch_get_guards(body: GuardBatchGet, caller: Caller) -> GuardBatch:
-        found, missing = await service.batch_get_guards(pool, ids=body.ids, principal=caller)
-        return GuardBatch(guards=[GuardRead.of(g) for g in found], missing_ids=missing)
+        found, missing = await service.batch_get_guards(uow(), service.BatchGetGuards(body.ids), caller)
+        return GuardBatch(guards=[GuardRead.model_validate(g) for g in found], missing_ids=missing)
 
     @api.post("/guards:import", status_code=status.HTTP_201_CREATED, response_model=GuardImportResult)
     async def import_guards(file: Annotated[UploadFile, File()], caller: Caller) -> GuardImportResult:
@@ -171,26 +175,26 @@ def router(pool: asyncpg.Pool) -> APIRouter:
                 f"at most {MAX_FILE_BYTES // (1024 * 1024)} MiB per file", code="file_too_large"
             )
         guards = await service.import_guards(
-            pool, filename=file.filename or "", content=content, principal=caller
+            uow(), service.ImportGuards(file.filename or "", content), caller
         )
         return GuardImportResult(imported=len(guards), guard_ids=[g.id for g in guards])
 
     @api.get("/guards/{guard_id}", response_model=GuardRead)
     async def get_guard(guard_id: str, caller: Caller) -> GuardRead:
-        return GuardRead.of(await service.get_guard(pool, guard_id=guard_id, principal=caller))
+        return GuardRead.model_validate(await service.get_guard(uow(), service.GetGuard(guard_id), caller))
 
     @api.put("/guards/{guard_id}", response_model=GuardRead)
     async def update_guard(guard_id: str, body: GuardUpdate, caller: Caller) -> GuardRead:
         guard = await service.update_guard(
-            pool, guard_id=guard_id, version=body.version, details=body.details(), principal=caller
+            uow(), service.UpdateGuard(guard_id, body.version, body.details()), caller
         )
-        return GuardRead.of(guard)
+        return GuardRead.model_validate(guard)
 
     @api.post("/guards/{guard_id}:leave", response_model=GuardRead)
     async def mark_guard_left(guard_id: str, body: GuardLeave, caller: Caller) -> GuardRead:
         guard = await service.mark_guard_left(
-            pool, guard_id=guard_id, version=body.version, left_on=body.left_on, principal=caller
+            uow(), service.MarkGuardLeft(guard_id, body.version, body.left_on), caller
         )
-        return GuardRead.of(guard)
+        return GuardRead.model_validate(guard)
 
     return api

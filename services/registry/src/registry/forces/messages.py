@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from typing import cast
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
-from d07.platform.errors import FieldProblem, InvalidArgument
+from d07.platform.convert import EnumMap, actor, date_to_pb, timestamp
 from d07.registry.v1 import forces_pb2 as pb
 from registry.forces.domain import (
     ForceEvent,
@@ -24,32 +22,9 @@ from registry.forces.domain import (
     SecurityForceUpdated,
 )
 
-STATUS_TO_PB = {GuardStatus.ACTIVE: pb.GUARD_STATUS_ACTIVE, GuardStatus.LEFT: pb.GUARD_STATUS_LEFT}
-STATUS_FROM_PB = {v: k for k, v in STATUS_TO_PB.items()}
-
-
-def timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-def date_to_pb(value: date) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def date_from_pb(message: Message, field: str) -> date | None:
-    """The date in `message.<field>`: None when the field is absent, InvalidArgument when it is no date."""
-    if not message.HasField(field):
-        return None
-    value: common_pb2.Date = getattr(message, field)
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        raise InvalidArgument(
-            f"{field} is not a calendar date", code="invalid_date",
-            fields=[FieldProblem(field, f"{value.year}-{value.month}-{value.day} is no date")],
-        ) from None  # fmt: skip
+STATUS = EnumMap(
+    {GuardStatus.ACTIVE: pb.GUARD_STATUS_ACTIVE, GuardStatus.LEFT: pb.GUARD_STATUS_LEFT}, field="status"
+)
 
 
 def force_to_pb(force: SecurityForce) -> pb.SecurityForce:
@@ -75,7 +50,7 @@ def guard_to_pb(guard: Guard) -> pb.Guard:
         birth_year=guard.birth_year,
         position=guard.position,
         phone=guard.phone,
-        status=STATUS_TO_PB[guard.status],
+        status=cast("pb.GuardStatus", STATUS.to_pb(guard.status)),
         version=guard.version,
         created_at=timestamp(guard.created_at),
         updated_at=timestamp(guard.updated_at),
@@ -85,12 +60,6 @@ def guard_to_pb(guard: Guard) -> pb.Guard:
     if guard.left_on is not None:
         message.left_on.CopyFrom(date_to_pb(guard.left_on))
     return message
-
-
-def actor(principal: Principal | None) -> common_pb2.Actor:
-    if principal is None:
-        return common_pb2.Actor(subject="system")
-    return common_pb2.Actor(subject=principal.subject, roles=sorted(principal.roles))
 
 
 def event_to_pb(event: ForceEvent | GuardEvent, principal: Principal | None) -> Message:

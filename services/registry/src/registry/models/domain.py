@@ -225,6 +225,14 @@ class ModelStatusChanged:
 # --- rules ----------------------------------------------------------------------------------------------
 
 
+def named_host(host: HostInput) -> Host | None:
+    """The host a command names when it names one well (whatever else is wrong is for `validate` to say):
+    what the caller's right to write the model is checked against before the rest of the command."""
+    problems: list[FieldProblem] = []
+    found = _host(host, problems)
+    return None if problems else found
+
+
 def _host(host: HostInput, problems: list[FieldProblem]) -> Host | None:
     unit = host.unit_id.strip()
     commune = host.commune_code.strip()

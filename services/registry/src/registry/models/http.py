@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from d07.platform.http import Caller
+from d07.platform.readmodel import ReadModel
+from registry.config import RegistryDeps
 from registry.models import service
 from registry.models.domain import (
     HostInput,
     ListModels,
     Model,
-    ModelCounts,
     ModelInput,
-    ModelKind,
-    StatusChange,
     UnitHost,
 )
+from registry.models.service import ModelsUnitOfWork
 
 
 class HostIn(BaseModel):
@@ -75,7 +75,7 @@ class HostRead(BaseModel):
     residential_area: str = ""
 
 
-class ModelRead(BaseModel):
+class ModelRead(ReadModel):
     id: uuid.UUID
     name: str
     kind: str
@@ -92,37 +92,30 @@ class ModelRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @model_validator(mode="before")
     @classmethod
-    def of(cls, m: Model) -> ModelRead:
+    def _host(cls, value: Any) -> Any:
+        """A model's host is one of two kinds in the domain, one object with its `type` in JSON."""
+        if not isinstance(value, Model):
+            return value
         host = (
-            HostRead(type="unit", unit_id=m.host.unit_id)
-            if isinstance(m.host, UnitHost)
+            HostRead(type="unit", unit_id=value.host.unit_id)
+            if isinstance(value.host, UnitHost)
             else HostRead(
-                type="community", commune_code=m.host.commune_code, residential_area=m.host.residential_area
+                type="community", commune_code=value.host.commune_code,
+                residential_area=value.host.residential_area,
             )
-        )
-        return cls(
-            id=m.id, name=m.name, kind=m.kind, kind_label=m.kind_label, host=host, host_name=m.host_name,
-            district_code=m.district_code, formation=m.formation.value, formed_on=m.formed_on,
-            status=m.status.value, status_on=m.status_on, description=m.description, version=m.version,
-            created_at=m.created_at, updated_at=m.updated_at,
         )  # fmt: skip
+        return {**vars(value), "host": host}
 
 
-class StatusChangeRead(BaseModel):
+class StatusChangeRead(ReadModel):
     from_status: str | None
     to_status: str
     changed_on: date
     note: str
     actor: str
     recorded_at: datetime | None
-
-    @classmethod
-    def of(cls, c: StatusChange) -> StatusChangeRead:
-        return cls(
-            from_status=c.from_status.value if c.from_status else None, to_status=c.to_status.value,
-            changed_on=c.changed_on, note=c.note, actor=c.actor, recorded_at=c.recorded_at,
-        )  # fmt: skip
 
 
 class ModelDetail(ModelRead):
@@ -136,7 +129,7 @@ class ModelPage(BaseModel):
     next_page_token: str
 
 
-class ModelCountsRead(BaseModel):
+class ModelCountsRead(ReadModel):
     """Models built or consolidated in the period; list them with GET /v1/models and the same filters."""
 
     from_date: date
@@ -146,30 +139,31 @@ class ModelCountsRead(BaseModel):
     in_units: int
     in_communities: int
 
-    @classmethod
-    def of(cls, c: ModelCounts, *, from_date: date, to_date: date, district_code: str) -> ModelCountsRead:
-        return cls(
-            from_date=from_date, to_date=to_date, district_code=district_code,
-            total=c.total, in_units=c.in_units, in_communities=c.in_communities,
-        )  # fmt: skip
 
-
-class ModelKindRead(BaseModel):
+class ModelKindRead(ReadModel):
     code: str
     label: str
     host_types: list[str]
 
+    @field_validator("host_types", mode="before")
     @classmethod
-    def of(cls, k: ModelKind) -> ModelKindRead:
-        return cls(code=k.code, label=k.label, host_types=sorted(k.host_types))
+    def _sorted(cls, value: Any) -> Any:
+        return sorted(value)
 
 
-def router(pool: asyncpg.Pool) -> APIRouter:
+def router(deps: RegistryDeps) -> APIRouter:
+
+    def uow() -> ModelsUnitOfWork:
+        return deps.uow(ModelsUnitOfWork)
+
     api = APIRouter(prefix="/v1", tags=["models"])
 
     @api.get("/model-kinds", response_model=list[ModelKindRead])
     async def list_model_kinds(caller: Caller) -> list[ModelKindRead]:
-        return [ModelKindRead.of(k) for k in await service.list_kinds(pool, principal=caller)]
+        return [
+            ModelKindRead.model_validate(k)
+            for k in await service.list_kinds(uow(), service.ListModelKinds(), caller)
+        ]
 
     @api.get("/model-counts", response_model=ModelCountsRead)
     async def count_models(
@@ -177,13 +171,15 @@ def router(pool: asyncpg.Pool) -> APIRouter:
     ) -> ModelCountsRead:
         """Built or consolidated in the period (inclusive): total, in units, in communities."""
         counts = await service.count_models(
-            pool, from_date=from_date, to_date=to_date, district_code=district_code, principal=caller
+            uow(), service.CountModels(from_date, to_date, district_code), caller
         )
-        return ModelCountsRead.of(counts, from_date=from_date, to_date=to_date, district_code=district_code)
+        return ModelCountsRead.model_validate(
+            {**asdict(counts), "from_date": from_date, "to_date": to_date, "district_code": district_code}
+        )
 
     @api.post("/models", status_code=status.HTTP_201_CREATED, response_model=ModelRead)
     async def create_model(body: ModelCreate, caller: Caller) -> ModelRead:
-        return ModelRead.of(await service.create_model(pool, body.command(), principal=caller))
+        return ModelRead.model_validate(await service.create_model(uow(), body.command(), caller))
 
     @api.get("/models", response_model=ModelPage)
     async def list_models(
@@ -206,27 +202,30 @@ def router(pool: asyncpg.Pool) -> APIRouter:
             commune_code=commune_code, q=q, from_date=from_date, to_date=to_date, page_size=page_size,
             page_token=page_token,
         )  # fmt: skip
-        models, token = await service.list_models(pool, query, principal=caller)
-        return ModelPage(items=[ModelRead.of(m) for m in models], next_page_token=token)
+        models, token = await service.list_models(uow(), query, caller)
+        return ModelPage(items=[ModelRead.model_validate(m) for m in models], next_page_token=token)
 
     @api.get("/models/{model_id}", response_model=ModelDetail)
     async def get_model(model_id: str, caller: Caller) -> ModelDetail:
-        model, history = await service.get_model(pool, model_id, principal=caller)
-        return ModelDetail(
-            **ModelRead.of(model).model_dump(), history=[StatusChangeRead.of(c) for c in history]
+        model, history = await service.get_model(uow(), service.GetModel(model_id), caller)
+        return ModelDetail.model_validate(
+            {**ModelRead.model_validate(model).model_dump(), "history": history}
         )
 
     @api.put("/models/{model_id}", response_model=ModelRead)
     async def update_model(model_id: str, body: ModelUpdate, caller: Caller) -> ModelRead:
-        model = await service.update_model(pool, model_id, body.version, body.command(), principal=caller)
-        return ModelRead.of(model)
+        model = await service.update_model(
+            uow(), service.UpdateModel(model_id, body.version, body.command()), caller
+        )
+        return ModelRead.model_validate(model)
 
     @api.post("/models/{model_id}/status", response_model=ModelRead)
     async def change_model_status(model_id: str, body: ModelStatusUpdate, caller: Caller) -> ModelRead:
         model = await service.change_status(
-            pool, model_id, body.version, body.status, changed_on=body.changed_on, note=body.note,
-            principal=caller,
-        )  # fmt: skip
-        return ModelRead.of(model)
+            uow(),
+            service.ChangeModelStatus(model_id, body.version, body.status, body.changed_on, body.note),
+            caller,
+        )
+        return ModelRead.model_validate(model)
 
     return api

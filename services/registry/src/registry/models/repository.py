@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
 
 import asyncpg
 
 from d07.platform.db import Conn
+from d07.platform.db.query import Where, from_row, like_pattern
 from d07.platform.text import fold
 from registry.models.domain import (
     CommunityHost,
@@ -54,22 +54,13 @@ def _host(row: asyncpg.Record) -> Host:
 
 
 def _model(row: asyncpg.Record) -> Model:
-    return Model(
-        id=row["id"],
-        name=row["name"],
-        kind=row["kind"],
-        kind_label=row["kind_label"],
+    return from_row(
+        Model,
+        dict(row),
         host=_host(row),
         host_name=row["host_name"] or "",
-        district_code=row["district_code"],
         formation=Formation(row["formation"]),
-        formed_on=row["formed_on"],
         status=ModelStatus(row["status"]),
-        status_on=row["status_on"],
-        description=row["description"],
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
     )
 
 
@@ -79,230 +70,211 @@ def _host_columns(host: Host) -> tuple[str, uuid.UUID | None, str | None, str]:
     return HostType.COMMUNITY.value, None, host.commune_code, host.residential_area
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _where(f: ModelFilter, args: list[Any]) -> list[str]:
-    def arg(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    clauses: list[str] = []
-    if f.kind:
-        clauses.append(f"m.kind = {arg(f.kind)}")
+def _where(f: ModelFilter) -> Where:
+    where = Where()
+    where.add_if(f.kind, "m.kind = {}")
     if f.status is not None:
-        clauses.append(f"m.status = {arg(f.status.value)}")
+        where.add("m.status = {}", f.status.value)
     if f.host_type is not None:
-        clauses.append(f"m.host_type = {arg(f.host_type.value)}")
-    if f.district_code:
-        clauses.append(f"m.district_code = {arg(f.district_code)}")
+        where.add("m.host_type = {}", f.host_type.value)
+    where.add_if(f.district_code, "m.district_code = {}")
     if f.unit_id is not None:
-        clauses.append(f"m.unit_id = {arg(f.unit_id)}")
-    if f.commune_code:
-        clauses.append(f"m.commune_code = {arg(f.commune_code)}")
+        where.add("m.unit_id = {}", f.unit_id)
+    where.add_if(f.commune_code, "m.commune_code = {}")
     if f.q:
-        clauses.append(f"m.search_name LIKE {arg(_like(f.q))}")
+        where.add("m.search_name LIKE {}", like_pattern(f.q))
     if f.period is not None:
-        clauses.append(IN_PERIOD.format(start=arg(f.period.start), end=arg(f.period.end)))
-    return clauses
+        where.add(IN_PERIOD.format(start=where.param(f.period.start), end=where.param(f.period.end)))
+    return where
 
 
-async def kinds(conn: Conn) -> dict[str, ModelKind]:
-    rows = await conn.fetch("SELECT code, label, host_types FROM model_kinds ORDER BY position, code")
-    return {
-        r["code"]: ModelKind(r["code"], r["label"], frozenset(HostType(t) for t in r["host_types"]))
-        for r in rows
-    }
+class ModelRepository:
+    """Movement models, their status history and kinds, and the hosts they name (read only)."""
 
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
 
-async def unit_district(conn: Conn, *, unit_id: uuid.UUID) -> str | None:
-    """The district of a unit of the registry; None when there is no such unit."""
-    value: str | None = await conn.fetchval("SELECT district_code FROM units WHERE id = $1", unit_id)
-    return value
-
-
-async def commune_district(conn: Conn, *, commune_code: str) -> str | None:
-    value: str | None = await conn.fetchval(
-        "SELECT district_code FROM communes WHERE code = $1", commune_code
-    )
-    return value
-
-
-async def add(
-    conn: Conn,
-    *,
-    model_id: uuid.UUID,
-    draft: ModelDraft,
-    district_code: str,
-    status: ModelStatus,
-    actor: str,
-) -> Model:
-    """Insert the model and its registration row of history."""
-    host_type, unit_id, commune_code, area = _host_columns(draft.host)
-    await conn.execute(
-        """INSERT INTO models (id, name, search_name, kind, host_type, unit_id, commune_code,
-                               residential_area, district_code, formation, formed_on, status, status_on,
-                               description)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13)""",
-        model_id,
-        draft.name,
-        fold(draft.name),
-        draft.kind,
-        host_type,
-        unit_id,
-        commune_code,
-        area,
-        district_code,
-        draft.formation.value,
-        draft.formed_on,
-        status.value,
-        draft.description,
-    )
-    await add_change(
-        conn,
-        model_id=model_id,
-        change=StatusChange(None, status, draft.formed_on, "", actor),
-    )
-    model = await get(conn, model_id=model_id)
-    assert model is not None
-    return model
-
-
-async def get(conn: Conn, *, model_id: uuid.UUID, for_update: bool = False) -> Model | None:
-    lock = " FOR UPDATE OF m" if for_update else ""
-    row = await conn.fetchrow(f"{SELECT} WHERE m.id = $1{lock}", model_id)
-    return _model(row) if row else None
-
-
-async def update(
-    conn: Conn,
-    *,
-    model_id: uuid.UUID,
-    draft: ModelDraft,
-    district_code: str,
-    status: ModelStatus,
-    status_on: date,
-) -> Model:
-    """Replace the editable fields (the caller holds the row lock and checked the version)."""
-    host_type, unit_id, commune_code, area = _host_columns(draft.host)
-    await conn.execute(
-        """UPDATE models
-              SET name = $2, search_name = $3, kind = $4, host_type = $5, unit_id = $6, commune_code = $7,
-                  residential_area = $8, district_code = $9, formation = $10, formed_on = $11, status = $12,
-                  status_on = $13, description = $14, version = version + 1, updated_at = now()
-            WHERE id = $1""",
-        model_id,
-        draft.name,
-        fold(draft.name),
-        draft.kind,
-        host_type,
-        unit_id,
-        commune_code,
-        area,
-        district_code,
-        draft.formation.value,
-        draft.formed_on,
-        status.value,
-        status_on,
-        draft.description,
-    )
-    model = await get(conn, model_id=model_id)
-    assert model is not None
-    return model
-
-
-async def rewrite_registration(conn: Conn, *, model_id: uuid.UUID, status: ModelStatus, on: date) -> None:
-    """Correct the registration row of history after the formation or its date were corrected."""
-    await conn.execute(
-        "UPDATE model_status_history SET to_status = $2, changed_on = $3 WHERE model_id = $1 AND seq = 1",
-        model_id,
-        status.value,
-        on,
-    )
-
-
-async def set_status(conn: Conn, *, model_id: uuid.UUID, change: StatusChange) -> Model:
-    await conn.execute(
-        """UPDATE models SET status = $2, status_on = $3, version = version + 1, updated_at = now()
-            WHERE id = $1""",
-        model_id,
-        change.to_status.value,
-        change.changed_on,
-    )
-    await add_change(conn, model_id=model_id, change=change)
-    model = await get(conn, model_id=model_id)
-    assert model is not None
-    return model
-
-
-async def add_change(conn: Conn, *, model_id: uuid.UUID, change: StatusChange) -> None:
-    """Append one history row (the model's row lock, or its insertion, orders the sequence numbers)."""
-    await conn.execute(
-        """INSERT INTO model_status_history (model_id, seq, from_status, to_status, changed_on, note, actor)
-           SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6
-             FROM model_status_history WHERE model_id = $1""",
-        model_id,
-        change.from_status.value if change.from_status else None,
-        change.to_status.value,
-        change.changed_on,
-        change.note,
-        change.actor,
-    )
-
-
-async def history(conn: Conn, *, model_id: uuid.UUID) -> list[StatusChange]:
-    rows = await conn.fetch(
-        """SELECT from_status, to_status, changed_on, note, actor, recorded_at
-             FROM model_status_history WHERE model_id = $1 ORDER BY seq""",
-        model_id,
-    )
-    return [
-        StatusChange(
-            ModelStatus(r["from_status"]) if r["from_status"] else None,
-            ModelStatus(r["to_status"]),
-            r["changed_on"],
-            r["note"],
-            r["actor"],
-            r["recorded_at"],
+    async def kinds(self) -> dict[str, ModelKind]:
+        rows = await self.conn.fetch(
+            "SELECT code, label, host_types FROM model_kinds ORDER BY position, code"
         )
-        for r in rows
-    ]
+        return {
+            r["code"]: ModelKind(r["code"], r["label"], frozenset(HostType(t) for t in r["host_types"]))
+            for r in rows
+        }
 
+    async def unit_district(self, *, unit_id: uuid.UUID) -> str | None:
+        """The district of a unit of the registry; None when there is no such unit."""
+        value: str | None = await self.conn.fetchval("SELECT district_code FROM units WHERE id = $1", unit_id)
+        return value
 
-async def first_later_change(conn: Conn, *, model_id: uuid.UUID) -> date | None:
-    """The date of the first status change after the registration, if any."""
-    value: date | None = await conn.fetchval(
-        "SELECT min(changed_on) FROM model_status_history WHERE model_id = $1 AND seq > 1", model_id
-    )
-    return value
+    async def commune_district(self, *, commune_code: str) -> str | None:
+        value: str | None = await self.conn.fetchval(
+            "SELECT district_code FROM communes WHERE code = $1", commune_code
+        )
+        return value
 
+    async def add(
+        self,
+        *,
+        model_id: uuid.UUID,
+        draft: ModelDraft,
+        district_code: str,
+        status: ModelStatus,
+        actor: str,
+    ) -> Model:
+        """Insert the model and its registration row of history."""
+        host_type, unit_id, commune_code, area = _host_columns(draft.host)
+        await self.conn.execute(
+            """INSERT INTO models (id, name, search_name, kind, host_type, unit_id, commune_code,
+                                   residential_area, district_code, formation, formed_on, status, status_on,
+                                   description)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13)""",
+            model_id,
+            draft.name,
+            fold(draft.name),
+            draft.kind,
+            host_type,
+            unit_id,
+            commune_code,
+            area,
+            district_code,
+            draft.formation.value,
+            draft.formed_on,
+            status.value,
+            draft.description,
+        )
+        await self.add_change(
+            model_id=model_id,
+            change=StatusChange(None, status, draft.formed_on, "", actor),
+        )
+        model = await self.get(model_id=model_id)
+        assert model is not None
+        return model
 
-async def list_models(
-    conn: Conn, *, where: ModelFilter, after: tuple[str, uuid.UUID] | None, limit: int
-) -> list[tuple[Model, str]]:
-    """One page ordered by folded name then id, with each model's sort key for the next cursor."""
-    args: list[Any] = []
-    clauses = _where(where, args)
-    if after is not None:
-        args.extend(after)
-        clauses.append(f"(m.search_name, m.id) > (${len(args) - 1}, ${len(args)})")
-    args.append(limit)
-    where_sql = "WHERE " + " AND ".join(clauses) if clauses else ""
-    rows = await conn.fetch(f"{SELECT} {where_sql} ORDER BY m.search_name, m.id LIMIT ${len(args)}", *args)
-    return [(_model(r), r["search_name"]) for r in rows]
+    async def get(self, *, model_id: uuid.UUID, for_update: bool = False) -> Model | None:
+        lock = " FOR UPDATE OF m" if for_update else ""
+        row = await self.conn.fetchrow(f"{SELECT} WHERE m.id = $1{lock}", model_id)
+        return _model(row) if row else None
 
+    async def update(
+        self,
+        *,
+        model_id: uuid.UUID,
+        draft: ModelDraft,
+        district_code: str,
+        status: ModelStatus,
+        status_on: date,
+    ) -> Model:
+        """Replace the editable fields (the caller holds the row lock and checked the version)."""
+        host_type, unit_id, commune_code, area = _host_columns(draft.host)
+        await self.conn.execute(
+            """UPDATE models
+                  SET name = $2, search_name = $3, kind = $4, host_type = $5, unit_id = $6, commune_code = $7,
+                      residential_area = $8, district_code = $9, formation = $10, formed_on = $11,
+                      status = $12,
+                      status_on = $13, description = $14, version = version + 1, updated_at = now()
+                WHERE id = $1""",
+            model_id,
+            draft.name,
+            fold(draft.name),
+            draft.kind,
+            host_type,
+            unit_id,
+            commune_code,
+            area,
+            district_code,
+            draft.formation.value,
+            draft.formed_on,
+            status.value,
+            status_on,
+            draft.description,
+        )
+        model = await self.get(model_id=model_id)
+        assert model is not None
+        return model
 
-async def count_models(conn: Conn, *, where: ModelFilter) -> ModelCounts:
-    args: list[Any] = []
-    clauses = _where(where, args)
-    row = await conn.fetchrow(
-        f"""SELECT count(*) AS total,
-                   count(*) FILTER (WHERE m.host_type = 'unit') AS in_units,
-                   count(*) FILTER (WHERE m.host_type = 'community') AS in_communities
-              FROM models m {"WHERE " + " AND ".join(clauses) if clauses else ""}""",
-        *args,
-    )
-    assert row is not None
-    return ModelCounts(row["total"], row["in_units"], row["in_communities"])
+    async def rewrite_registration(self, *, model_id: uuid.UUID, status: ModelStatus, on: date) -> None:
+        """Correct the registration row of history after the formation or its date were corrected."""
+        await self.conn.execute(
+            "UPDATE model_status_history SET to_status = $2, changed_on = $3 WHERE model_id = $1 AND seq = 1",
+            model_id,
+            status.value,
+            on,
+        )
+
+    async def set_status(self, *, model_id: uuid.UUID, change: StatusChange) -> Model:
+        await self.conn.execute(
+            """UPDATE models SET status = $2, status_on = $3, version = version + 1, updated_at = now()
+                WHERE id = $1""",
+            model_id,
+            change.to_status.value,
+            change.changed_on,
+        )
+        await self.add_change(model_id=model_id, change=change)
+        model = await self.get(model_id=model_id)
+        assert model is not None
+        return model
+
+    async def add_change(self, *, model_id: uuid.UUID, change: StatusChange) -> None:
+        """Append one history row (the model's row lock, or its insertion, orders the sequence numbers)."""
+        await self.conn.execute(
+            """INSERT INTO model_status_history
+                   (model_id, seq, from_status, to_status, changed_on, note, actor)
+               SELECT $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6
+                 FROM model_status_history WHERE model_id = $1""",
+            model_id,
+            change.from_status.value if change.from_status else None,
+            change.to_status.value,
+            change.changed_on,
+            change.note,
+            change.actor,
+        )
+
+    async def history(self, *, model_id: uuid.UUID) -> list[StatusChange]:
+        rows = await self.conn.fetch(
+            """SELECT from_status, to_status, changed_on, note, actor, recorded_at
+                 FROM model_status_history WHERE model_id = $1 ORDER BY seq""",
+            model_id,
+        )
+        return [
+            from_row(
+                StatusChange,
+                dict(r),
+                to_status=ModelStatus(r["to_status"]),
+                from_status=ModelStatus(r["from_status"]) if r["from_status"] else None,
+            )
+            for r in rows
+        ]
+
+    async def first_later_change(self, *, model_id: uuid.UUID) -> date | None:
+        """The date of the first status change after the registration, if any."""
+        value: date | None = await self.conn.fetchval(
+            "SELECT min(changed_on) FROM model_status_history WHERE model_id = $1 AND seq > 1", model_id
+        )
+        return value
+
+    async def list_models(
+        self, *, where: ModelFilter, after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> list[tuple[Model, str]]:
+        """One page ordered by folded name then id, with each model's sort key for the next cursor."""
+        clauses = _where(where)
+        if after is not None:
+            clauses.add("(m.search_name, m.id) > ({}, {})", *after)
+        rows = await self.conn.fetch(
+            f"{SELECT} WHERE {clauses.sql()} ORDER BY m.search_name, m.id LIMIT {clauses.param(limit)}",
+            *clauses.args,
+        )
+        return [(_model(r), r["search_name"]) for r in rows]
+
+    async def count_models(self, *, where: ModelFilter) -> ModelCounts:
+        clauses = _where(where)
+        row = await self.conn.fetchrow(
+            f"""SELECT count(*) AS total,
+                       count(*) FILTER (WHERE m.host_type = 'unit') AS in_units,
+                       count(*) FILTER (WHERE m.host_type = 'community') AS in_communities
+                  FROM models m WHERE {clauses.sql()}""",
+            *clauses.args,
+        )
+        assert row is not None
+        return from_row(ModelCounts, dict(row))

@@ -9,12 +9,9 @@ Who may do what, checked on every object:
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, replace
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import asdict, dataclass, replace
+from datetime import date
 
-import asyncpg
-
-from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     PROVINCE_WIDE_READERS,
@@ -23,15 +20,16 @@ from d07.platform.auth import (
     ensure_unit_access,
     require_roles,
 )
+from d07.platform.convert import parse_uuid
 from d07.platform.db import Conn
-from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, NotFound, PermissionDenied
-from d07.platform.events import outbox
+from d07.platform.errors import FieldProblem, InvalidArgument, NotFound, PermissionDenied, ensure_version
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
+from d07.platform.uow import UnitOfWork
 from registry.models import messages
-from registry.models import repository as repo
 from registry.models.domain import (
     CommunityHost,
     Host,
+    HostInput,
     ListModels,
     Model,
     ModelCounts,
@@ -48,29 +46,58 @@ from registry.models.domain import (
     check_transition,
     filter_of,
     initial_status,
+    named_host,
     period,
     status_after_update,
     validate,
 )
+from registry.models.repository import ModelRepository
 
-SOURCE = "/d07/registry"
 MODELS_TOPIC = "d07.registry.models.v1"
-VIETNAM = timezone(timedelta(hours=7))
 READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
 
 
-def today() -> date:
-    """Today in Vietnam: the dates of models are Vietnamese calendar days."""
-    return datetime.now(VIETNAM).date()
+class ModelsUnitOfWork(UnitOfWork):
+    models: ModelRepository
+
+    def bind(self, conn: Conn) -> None:
+        self.models = ModelRepository(conn)
 
 
-def parse_id(value: str, field: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument(
-            "not a model id", code="invalid_id", fields=[FieldProblem(field, "a UUID is expected")]
-        ) from None
+# --- commands and queries the doors build (ModelInput to create, ListModels: the domain's) ----------------
+
+
+@dataclass(frozen=True)
+class ListModelKinds:
+    pass
+
+
+@dataclass(frozen=True)
+class GetModel:
+    model_id: str
+
+
+@dataclass(frozen=True)
+class UpdateModel:
+    model_id: str
+    version: int
+    input: ModelInput
+
+
+@dataclass(frozen=True)
+class ChangeModelStatus:
+    model_id: str
+    version: int
+    status: str
+    changed_on: date | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CountModels:
+    from_date: date | None
+    to_date: date | None
+    district_code: str = ""
 
 
 # --- authorisation --------------------------------------------------------------------------------------
@@ -109,6 +136,14 @@ def _ensure_write(principal: Principal, host: Host, model_id: uuid.UUID | None =
         )
 
 
+def _ensure_write_named(principal: Principal, host: HostInput, model_id: uuid.UUID | None = None) -> None:
+    """The write check on the host the command names, before its body is validated (checked again on the
+    validated host)."""
+    named = named_host(host)
+    if named is not None:
+        _ensure_write(principal, named, model_id)
+
+
 def _scope(principal: Principal, where: ModelFilter) -> ModelFilter:
     """The filter narrowed to what the caller may see: a unit officer sees its own unit's models only."""
     require_roles(principal, *READERS)
@@ -125,22 +160,22 @@ def _scope(principal: Principal, where: ModelFilter) -> ModelFilter:
 # --- helpers --------------------------------------------------------------------------------------------
 
 
-async def _draft(conn: Conn, cmd: ModelInput) -> tuple[ModelDraft, str]:
+async def _draft(uow: ModelsUnitOfWork, cmd: ModelInput) -> tuple[ModelDraft, str]:
     """The valid fields and the district derived from the host (which must exist)."""
-    draft = validate(cmd, kinds=await repo.kinds(conn), today=today())
+    draft = validate(cmd, kinds=await uow.models.kinds(), today=uow.today())
     if isinstance(draft.host, UnitHost):
-        district = await repo.unit_district(conn, unit_id=draft.host.unit_id)
+        district = await uow.models.unit_district(unit_id=draft.host.unit_id)
         problem = FieldProblem("host.unit_id", f"no unit {draft.host.unit_id} in the registry")
     else:
-        district = await repo.commune_district(conn, commune_code=draft.host.commune_code)
+        district = await uow.models.commune_district(commune_code=draft.host.commune_code)
         problem = FieldProblem("host.commune_code", f"unknown commune {draft.host.commune_code!r}")
     if district is None:
         raise InvalidArgument("the model's host does not exist", code="unknown_host", fields=[problem])
     return draft, district
 
 
-async def _locked(conn: Conn, model_id: uuid.UUID) -> Model:
-    model = await repo.get(conn, model_id=model_id, for_update=True)
+async def _locked(uow: ModelsUnitOfWork, model_id: uuid.UUID) -> Model:
+    model = await uow.models.get(model_id=model_id, for_update=True)
     if model is None:
         raise NotFound(
             f"no model {model_id}", code="model_not_found", resource_type="model", resource_id=str(model_id)
@@ -148,118 +183,97 @@ async def _locked(conn: Conn, model_id: uuid.UUID) -> Model:
     return model
 
 
-def _check_version(model: Model, version: int) -> None:
-    if version != model.version:
-        raise Conflict(
-            f"the model is at version {model.version}, not {version}: read it again",
-            code="stale_version",
-            resource_type="model",
-            resource_id=str(model.id),
-        )
-
-
 async def _publish(
-    conn: Conn, event: ModelCreated | ModelUpdated | ModelStatusChanged, *, action: str, principal: Principal
+    uow: ModelsUnitOfWork,
+    event: ModelCreated | ModelUpdated | ModelStatusChanged,
+    *,
+    action: str,
+    principal: Principal,
 ) -> None:
     """The audit row and the event of a change, in the change's transaction."""
     model = event.model
     details: dict[str, object] = {"name": model.name, "kind": model.kind, "version": model.version}
     if isinstance(event, ModelStatusChanged):
         details["status"] = event.change.to_status.value
-    await audit.record(
-        conn,
+    await uow.audit(
         action=action,
         object_type="model",
         object_id=str(model.id),
         unit_id=str(model.unit_id) if model.unit_id else None,
         details=details,
     )
-    await outbox.add(
-        conn,
-        topic=MODELS_TOPIC,
-        key=str(model.id),
-        source=SOURCE,
-        subject=str(model.id),
-        message=messages.event_to_pb(event, principal),
+    await uow.publish(
+        MODELS_TOPIC, key=str(model.id), subject=str(model.id), message=messages.event_to_pb(event, principal)
     )
 
 
 # --- handlers -------------------------------------------------------------------------------------------
 
 
-async def list_kinds(pool: asyncpg.Pool, *, principal: Principal) -> list[ModelKind]:
+async def list_kinds(uow: ModelsUnitOfWork, query: ListModelKinds, principal: Principal) -> list[ModelKind]:
     require_roles(principal, *READERS)
-    async with pool.acquire() as conn:
-        return list((await repo.kinds(conn)).values())
+    async with uow:
+        return list((await uow.models.kinds()).values())
 
 
-async def create_model(pool: asyncpg.Pool, cmd: ModelInput, *, principal: Principal) -> Model:
+async def create_model(uow: ModelsUnitOfWork, cmd: ModelInput, principal: Principal) -> Model:
     require_roles(principal, ADMIN, UNIT_OFFICER)
-    async with pool.acquire() as conn, conn.transaction():
-        draft, district = await _draft(conn, cmd)
+    _ensure_write_named(principal, cmd.host)
+    async with uow:
+        draft, district = await _draft(uow, cmd)
         _ensure_write(principal, draft.host)
-        model = await repo.add(
-            conn,
+        model = await uow.models.add(
             model_id=uuid.uuid4(),
             draft=draft,
             district_code=district,
             status=initial_status(draft),
             actor=principal.subject,
         )
-        await _publish(conn, ModelCreated(model), action="model.create", principal=principal)
+        await _publish(uow, ModelCreated(model), action="model.create", principal=principal)
     return model
 
 
 async def get_model(
-    pool: asyncpg.Pool, model_id: str, *, principal: Principal
+    uow: ModelsUnitOfWork, query: GetModel, principal: Principal
 ) -> tuple[Model, list[StatusChange]]:
-    uid = parse_id(model_id)
     require_roles(principal, *READERS)
-    async with pool.acquire() as conn:
-        model = await repo.get(conn, model_id=uid)
+    uid = parse_uuid(query.model_id, "id", what="model id")
+    async with uow:
+        model = await uow.models.get(model_id=uid)
         if model is None:
             raise NotFound(
                 f"no model {uid}", code="model_not_found", resource_type="model", resource_id=str(uid)
             )
         _ensure_read(principal, model)
-        return model, await repo.history(conn, model_id=uid)
+        return model, await uow.models.history(model_id=uid)
 
 
-async def update_model(
-    pool: asyncpg.Pool, model_id: str, version: int, cmd: ModelInput, *, principal: Principal
-) -> Model:
+async def update_model(uow: ModelsUnitOfWork, cmd: UpdateModel, principal: Principal) -> Model:
     """Replace the editable fields; the model as it is and as it will be must both be the caller's."""
-    uid = parse_id(model_id)
     require_roles(principal, ADMIN, UNIT_OFFICER)
-    async with pool.acquire() as conn, conn.transaction():
-        current = await _locked(conn, uid)
+    uid = parse_uuid(cmd.model_id, "id", what="model id")
+    _ensure_write_named(principal, cmd.input.host, uid)
+    async with uow:
+        current = await _locked(uow, uid)
         _ensure_write(principal, current.host, uid)
-        _check_version(current, version)
-        draft, district = await _draft(conn, cmd)
+        ensure_version(cmd.version, current.version, what="model", object_id=uid)
+        draft, district = await _draft(uow, cmd.input)
         _ensure_write(principal, draft.host, uid)
-        first_change = await repo.first_later_change(conn, model_id=uid)
+        first_change = await uow.models.first_later_change(model_id=uid)
         status, status_on = status_after_update(current, draft, first_later_change=first_change)
         if first_change is None:
-            await repo.rewrite_registration(conn, model_id=uid, status=status, on=status_on)
-        model = await repo.update(
-            conn, model_id=uid, draft=draft, district_code=district, status=status, status_on=status_on
+            await uow.models.rewrite_registration(model_id=uid, status=status, on=status_on)
+        model = await uow.models.update(
+            model_id=uid, draft=draft, district_code=district, status=status, status_on=status_on
         )
-        await _publish(conn, ModelUpdated(model), action="model.update", principal=principal)
+        await _publish(uow, ModelUpdated(model), action="model.update", principal=principal)
     return model
 
 
-async def change_status(
-    pool: asyncpg.Pool,
-    model_id: str,
-    version: int,
-    status: str,
-    *,
-    changed_on: date | None,
-    note: str = "",
-    principal: Principal,
-) -> Model:
-    uid = parse_id(model_id)
+async def change_status(uow: ModelsUnitOfWork, cmd: ChangeModelStatus, principal: Principal) -> Model:
     require_roles(principal, ADMIN, UNIT_OFFICER)
+    uid = parse_uuid(cmd.model_id, "id", what="model id")
+    status, changed_on = cmd.status, cmd.changed_on
     if status not in {s.value for s in ModelStatus}:
         raise InvalidArgument(
             "unknown status", code="invalid_status",
@@ -270,29 +284,32 @@ async def change_status(
             "the date of the change is required", code="invalid_status_change",
             fields=[FieldProblem("changed_on", "the date the status took effect is required")],
         )  # fmt: skip
-    async with pool.acquire() as conn, conn.transaction():
-        current = await _locked(conn, uid)
+    async with uow:
+        current = await _locked(uow, uid)
         _ensure_write(principal, current.host, uid)
-        _check_version(current, version)
+        ensure_version(cmd.version, current.version, what="model", object_id=uid)
         to = ModelStatus(status)
-        check_transition(current, to, on=changed_on, today=today())
-        change = StatusChange(current.status, to, changed_on, " ".join(note.split()), principal.subject)
-        model = await repo.set_status(conn, model_id=uid, change=change)
-        await _publish(conn, ModelStatusChanged(model, change), action="model.status", principal=principal)
+        check_transition(current, to, on=changed_on, today=uow.today())
+        change = StatusChange(current.status, to, changed_on, " ".join(cmd.note.split()), principal.subject)
+        model = await uow.models.set_status(model_id=uid, change=change)
+        await _publish(uow, ModelStatusChanged(model, change), action="model.status", principal=principal)
     return model
 
 
 async def list_models(
-    pool: asyncpg.Pool, query: ListModels, *, principal: Principal
+    uow: ModelsUnitOfWork, query: ListModels, principal: Principal
 ) -> tuple[list[Model], str]:
     """One page of the models the caller may see, and the token of the next page ('' at the end)."""
+    require_roles(principal, *READERS)
     where = _scope(principal, filter_of(query))
     limit = page_size(query.page_size)
     fingerprint = {k: str(v) for k, v in asdict(where).items()}
     position = decode_cursor(query.page_token, filters=fingerprint)
-    after = (str(position[0]), parse_id(str(position[1]), "page_token")) if position else None
-    async with pool.acquire() as conn:
-        rows = await repo.list_models(conn, where=where, after=after, limit=limit + 1)
+    after = (
+        (str(position[0]), parse_uuid(str(position[1]), "page_token", what="model id")) if position else None
+    )
+    async with uow:
+        rows = await uow.models.list_models(where=where, after=after, limit=limit + 1)
     page = rows[:limit]
     token = ""
     if len(rows) > limit:
@@ -301,17 +318,11 @@ async def list_models(
     return [m for m, _ in page], token
 
 
-async def count_models(
-    pool: asyncpg.Pool,
-    *,
-    from_date: date | None,
-    to_date: date | None,
-    district_code: str = "",
-    principal: Principal,
-) -> ModelCounts:
+async def count_models(uow: ModelsUnitOfWork, query: CountModels, principal: Principal) -> ModelCounts:
     """Models built or consolidated in the period (domain.counts_in_period), of them in units and in
     communities. ListModels with the same period and district (and host_type) lists the records counted."""
-    within = period(from_date, to_date, required=True)
-    where = _scope(principal, ModelFilter(district_code=district_code.strip(), period=within))
-    async with pool.acquire() as conn:
-        return await repo.count_models(conn, where=where)
+    require_roles(principal, *READERS)
+    within = period(query.from_date, query.to_date, required=True)
+    where = _scope(principal, ModelFilter(district_code=query.district_code.strip(), period=within))
+    async with uow:
+        return await uow.models.count_models(where=where)

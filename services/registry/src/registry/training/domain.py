@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from d07.platform.errors import AlreadyExists, Conflict, FieldProblem, InvalidArgument
+from d07.platform.errors import AlreadyExists, Conflict, FieldProblem, InvalidArgument, ensure_version
 
 MAX_TITLE = 300
 MAX_TEXT = 300
@@ -238,15 +238,6 @@ def validate_schedule(cmd: ScheduleClass) -> ScheduleClass:
     )
 
 
-def check_version(current: int, expected: int, *, what: str) -> None:
-    if current != expected:
-        raise Conflict(
-            f"the {what} changed (version {current}, not {expected}): read it again",
-            code="stale_version",
-            fields=[FieldProblem("version", f"the current version is {current}")],
-        )
-
-
 def _refuse_cancelled(cls: TrainingClass) -> None:
     if cls.status is ClassStatus.CANCELLED:
         raise Conflict(
@@ -257,7 +248,7 @@ def _refuse_cancelled(cls: TrainingClass) -> None:
 
 def apply_update(current: TrainingClass, cmd: UpdateClass) -> TrainingClass:
     """The class as the command leaves it, after every rule: version, state, fields, capacity."""
-    check_version(current.version, cmd.version, what="class")
+    ensure_version(cmd.version, current.version, what="training class", object_id=current.id)
     _refuse_cancelled(current)
     merged = validate_schedule(
         ScheduleClass(
@@ -302,7 +293,7 @@ def apply_update(current: TrainingClass, cmd: UpdateClass) -> TrainingClass:
 
 def check_cancel(current: TrainingClass, *, version: int, reason: str, has_completions: bool) -> str:
     """The tidied reason, if the class may be cancelled: a class whose completions are recorded was held."""
-    check_version(current.version, version, what="class")
+    ensure_version(version, current.version, what="training class", object_id=current.id)
     _refuse_cancelled(current)
     reason = _text(reason)
     if not reason:
@@ -386,7 +377,7 @@ def check_enrolment(
 
 def check_completion(cls: TrainingClass, current: Attendance, cmd: RecordCompletion) -> tuple[Outcome, str]:
     """The outcome and tidied result to store for a completion of `current` in `cls`."""
-    check_version(current.version, cmd.version, what="attendance")
+    ensure_version(cmd.version, current.version, what="training attendance", object_id=current.id)
     _refuse_cancelled(cls)
     result = " ".join(cmd.result.split())
     if len(result) > MAX_RESULT:

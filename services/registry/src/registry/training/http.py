@@ -6,23 +6,24 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-import asyncpg
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
+from d07.platform.convert import parse_uuid
 from d07.platform.http import Caller
+from d07.platform.readmodel import ReadModel
+from registry.config import RegistryDeps
 from registry.training import service as training
 from registry.training.domain import (
-    Attendance,
     AttendanceFilter,
     ClassFilter,
     ClassStatus,
     Outcome,
     RecordCompletion,
     ScheduleClass,
-    TrainingClass,
     UpdateClass,
 )
+from registry.training.service import TrainingUnitOfWork
 
 StatusName = Literal["scheduled", "held", "cancelled"]
 OutcomeName = Literal["pending", "completed", "not_completed"]
@@ -57,7 +58,7 @@ class ClassCancel(BaseModel):
     reason: str = Field(examples=["Hoãn do trùng lịch diễn tập phòng cháy"])
 
 
-class ClassRead(BaseModel):
+class ClassRead(ReadModel):
     id: uuid.UUID
     title: str
     organiser: str
@@ -72,15 +73,6 @@ class ClassRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, c: TrainingClass) -> ClassRead:
-        return cls(
-            id=c.id, title=c.title, organiser=c.organiser, starts_on=c.starts_on, ends_on=c.ends_on,
-            place=c.place, capacity=c.capacity, district_code=c.district_code, status=c.status.value,
-            enrolled=c.enrolled, cancel_reason=c.cancel_reason, version=c.version, created_at=c.created_at,
-            updated_at=c.updated_at,
-        )  # fmt: skip
 
 
 class ClassPage(BaseModel):
@@ -102,7 +94,7 @@ class AttendanceCompletion(BaseModel):
     result: str = Field("", examples=["Đạt, xếp loại khá"])
 
 
-class AttendanceRead(BaseModel):
+class AttendanceRead(ReadModel):
     id: uuid.UUID
     class_id: uuid.UUID
     guard_id: uuid.UUID
@@ -114,14 +106,6 @@ class AttendanceRead(BaseModel):
     enrolled_at: datetime
     completion_recorded_at: datetime | None
 
-    @classmethod
-    def of(cls, a: Attendance) -> AttendanceRead:
-        return cls(
-            id=a.id, class_id=a.class_id, guard_id=a.guard_id, unit_id=a.unit_id,
-            guard_full_name=a.guard_full_name, outcome=a.outcome.value, result=a.result, version=a.version,
-            enrolled_at=a.enrolled_at, completion_recorded_at=a.completion_recorded_at,
-        )  # fmt: skip
-
 
 class AttendancePage(BaseModel):
     items: list[AttendanceRead]
@@ -132,7 +116,7 @@ class AttendanceBatchRead(BaseModel):
     items: list[AttendanceRead]
 
 
-class TrainingFiguresRead(BaseModel):
+class TrainingFiguresRead(ReadModel):
     """Counted over the period's classes that are not cancelled (see GET /v1/training/figures)."""
 
     classes: int
@@ -147,16 +131,20 @@ ToDate = Annotated[date | None, Query(alias="to", description="classes that star
 
 
 def _optional_id(value: str | None, field: str) -> uuid.UUID | None:
-    return training.parse_id(value, field) if value else None
+    return parse_uuid(value, field) if value else None
 
 
-def router(pool: asyncpg.Pool) -> APIRouter:
+def router(deps: RegistryDeps) -> APIRouter:
+
+    def uow() -> TrainingUnitOfWork:
+        return deps.uow(TrainingUnitOfWork)
+
     api = APIRouter(prefix="/v1/training", tags=["training"])
 
     @api.post("/classes", status_code=status.HTTP_201_CREATED, response_model=ClassRead)
     async def schedule_class(body: ClassCreate, caller: Caller) -> ClassRead:
-        cls = await training.schedule_class(pool, ScheduleClass(**body.model_dump()), principal=caller)
-        return ClassRead.of(cls)
+        cls = await training.schedule_class(uow(), ScheduleClass(**body.model_dump()), caller)
+        return ClassRead.model_validate(cls)
 
     @api.get("/classes", response_model=ClassPage)
     async def list_classes(
@@ -174,32 +162,32 @@ def router(pool: asyncpg.Pool) -> APIRouter:
             statuses=tuple(ClassStatus(s) for s in status_), q=q,
         )  # fmt: skip
         page, token = await training.list_classes(
-            pool, flt, size=page_size, page_token=page_token, principal=caller
+            uow(), training.ListClasses(flt, page_size, page_token), caller
         )
-        return ClassPage(items=[ClassRead.of(c) for c in page], next_page_token=token)
+        return ClassPage(items=[ClassRead.model_validate(c) for c in page], next_page_token=token)
 
     @api.get("/classes/{class_id}", response_model=ClassRead)
     async def get_class(class_id: str, caller: Caller) -> ClassRead:
-        return ClassRead.of(await training.get_class(pool, class_id, principal=caller))
+        return ClassRead.model_validate(await training.get_class(uow(), training.GetClass(class_id), caller))
 
     @api.patch("/classes/{class_id}", response_model=ClassRead)
     async def update_class(class_id: str, body: ClassUpdate, caller: Caller) -> ClassRead:
-        cmd = UpdateClass(class_id=training.parse_id(class_id, "class_id"), **body.model_dump())
-        return ClassRead.of(await training.update_class(pool, cmd, principal=caller))
+        cmd = UpdateClass(class_id=parse_uuid(class_id, "class_id"), **body.model_dump())
+        return ClassRead.model_validate(await training.update_class(uow(), cmd, caller))
 
     @api.post("/classes/{class_id}/cancel", response_model=ClassRead)
     async def cancel_class(class_id: str, body: ClassCancel, caller: Caller) -> ClassRead:
         cls = await training.cancel_class(
-            pool, class_id, version=body.version, reason=body.reason, principal=caller
+            uow(), training.CancelClass(class_id, body.version, body.reason), caller
         )
-        return ClassRead.of(cls)
+        return ClassRead.model_validate(cls)
 
     @api.post(
         "/classes/{class_id}/attendances", status_code=status.HTTP_201_CREATED, response_model=AttendanceRead
     )
     async def enrol_guard(class_id: str, body: AttendanceCreate, caller: Caller) -> AttendanceRead:
-        [att] = await training.enrol_guards(pool, class_id, [body.guard_id], principal=caller)
-        return AttendanceRead.of(att)
+        [att] = await training.enrol_guards(uow(), training.EnrolGuards(class_id, [body.guard_id]), caller)
+        return AttendanceRead.model_validate(att)
 
     @api.post(
         "/classes/{class_id}/attendances/batch",
@@ -207,21 +195,21 @@ def router(pool: asyncpg.Pool) -> APIRouter:
         response_model=AttendanceBatchRead,
     )
     async def enrol_guards(class_id: str, body: AttendanceBatchCreate, caller: Caller) -> AttendanceBatchRead:
-        atts = await training.enrol_guards(pool, class_id, body.guard_ids, principal=caller)
-        return AttendanceBatchRead(items=[AttendanceRead.of(a) for a in atts])
+        atts = await training.enrol_guards(uow(), training.EnrolGuards(class_id, body.guard_ids), caller)
+        return AttendanceBatchRead(items=[AttendanceRead.model_validate(a) for a in atts])
 
     @api.put("/classes/{class_id}/attendances/{guard_id}/completion", response_model=AttendanceRead)
     async def record_completion(
         class_id: str, guard_id: str, body: AttendanceCompletion, caller: Caller
     ) -> AttendanceRead:
         cmd = RecordCompletion(
-            class_id=training.parse_id(class_id, "class_id"),
-            guard_id=training.parse_id(guard_id, "guard_id"),
+            class_id=parse_uuid(class_id, "class_id"),
+            guard_id=parse_uuid(guard_id, "guard_id"),
             version=body.version,
             completed=body.completed,
             result=body.result,
         )
-        return AttendanceRead.of(await training.record_completion(pool, cmd, principal=caller))
+        return AttendanceRead.model_validate(await training.record_completion(uow(), cmd, caller))
 
     @api.get("/attendances", response_model=AttendancePage)
     async def list_attendances(
@@ -248,17 +236,17 @@ def router(pool: asyncpg.Pool) -> APIRouter:
             outcome=Outcome(outcome) if outcome else None,
         )
         page, token = await training.list_attendances(
-            pool, flt, size=page_size, page_token=page_token, principal=caller
+            uow(), training.ListAttendances(flt, page_size, page_token), caller
         )
-        return AttendancePage(items=[AttendanceRead.of(a) for a in page], next_page_token=token)
+        return AttendancePage(items=[AttendanceRead.model_validate(a) for a in page], next_page_token=token)
 
     @api.get("/figures", response_model=TrainingFiguresRead)
     async def training_figures(
         caller: Caller, from_date: FromDate = None, to_date: ToDate = None, district_code: str = ""
     ) -> TrainingFiguresRead:
         figures = await training.training_figures(
-            pool, from_date=from_date, to_date=to_date, district_code=district_code, principal=caller
+            uow(), training.GetFigures(from_date, to_date, district_code), caller
         )
-        return TrainingFiguresRead(**figures.__dict__)
+        return TrainingFiguresRead.model_validate(figures)
 
     return api

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import cast
 
 from google.protobuf.message import Message
 
-from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
+from d07.platform.convert import EnumMap, actor, date_to_pb, timestamp
 from d07.platform.errors import FieldProblem, InvalidArgument
 from d07.registry.v1 import training_pb2 as pb
 from registry.training.domain import (
@@ -23,59 +23,45 @@ from registry.training.domain import (
     TrainingClass,
     TrainingFigures,
 )
-from registry.units.messages import actor, timestamp
 
-STATUS_TO_PB = {
-    ClassStatus.SCHEDULED: pb.CLASS_STATUS_SCHEDULED,
-    ClassStatus.HELD: pb.CLASS_STATUS_HELD,
-    ClassStatus.CANCELLED: pb.CLASS_STATUS_CANCELLED,
-}
-STATUS_FROM_PB: dict[int, ClassStatus] = {int(v): k for k, v in STATUS_TO_PB.items()}
-OUTCOME_TO_PB = {
-    Outcome.PENDING: pb.ATTENDANCE_OUTCOME_PENDING,
-    Outcome.COMPLETED: pb.ATTENDANCE_OUTCOME_COMPLETED,
-    Outcome.NOT_COMPLETED: pb.ATTENDANCE_OUTCOME_NOT_COMPLETED,
-}
-OUTCOME_FROM_PB: dict[int, Outcome] = {int(v): k for k, v in OUTCOME_TO_PB.items()}
-
-
-def date_to_pb(value: date) -> common_pb2.Date:
-    return common_pb2.Date(year=value.year, month=value.month, day=value.day)
-
-
-def date_from_pb(value: common_pb2.Date, field: str) -> date | None:
-    """None for an unset (all zero) date; InvalidArgument naming the field for an impossible one."""
-    if not (value.year or value.month or value.day):
-        return None
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        raise InvalidArgument(
-            f"{field} is not a calendar date", code="invalid_date",
-            fields=[FieldProblem(field, "a real year, month and day")],
-        ) from None  # fmt: skip
+STATUS = EnumMap(
+    {
+        ClassStatus.SCHEDULED: pb.CLASS_STATUS_SCHEDULED,
+        ClassStatus.HELD: pb.CLASS_STATUS_HELD,
+        ClassStatus.CANCELLED: pb.CLASS_STATUS_CANCELLED,
+    },
+    field="status",
+)
+OUTCOME = EnumMap(
+    {
+        Outcome.PENDING: pb.ATTENDANCE_OUTCOME_PENDING,
+        Outcome.COMPLETED: pb.ATTENDANCE_OUTCOME_COMPLETED,
+        Outcome.NOT_COMPLETED: pb.ATTENDANCE_OUTCOME_NOT_COMPLETED,
+    },
+    field="outcome",
+)
 
 
 def statuses_from_pb(values: list[int], field: str) -> tuple[ClassStatus, ...]:
-    unknown = [v for v in values if v not in STATUS_FROM_PB]
+    unknown = [v for v in values if v not in STATUS.from_pb_table]
     if unknown:
         raise InvalidArgument(
             "unknown class status", code="invalid_status",
             fields=[FieldProblem(field, "SCHEDULED, HELD or CANCELLED")],
         )  # fmt: skip
-    return tuple(STATUS_FROM_PB[v] for v in values)
+    return tuple(STATUS.from_pb_table[v] for v in values)
 
 
 def outcome_from_pb(value: int) -> Outcome | None:
     """None for UNSPECIFIED (every outcome)."""
     if value == pb.ATTENDANCE_OUTCOME_UNSPECIFIED:
         return None
-    if value not in OUTCOME_FROM_PB:
+    if value not in OUTCOME.from_pb_table:
         raise InvalidArgument(
             "unknown attendance outcome", code="invalid_outcome",
             fields=[FieldProblem("outcome", "PENDING, COMPLETED or NOT_COMPLETED")],
         )  # fmt: skip
-    return OUTCOME_FROM_PB[value]
+    return OUTCOME.from_pb_table[value]
 
 
 def class_to_pb(cls: TrainingClass) -> pb.TrainingClass:
@@ -88,7 +74,7 @@ def class_to_pb(cls: TrainingClass) -> pb.TrainingClass:
         place=cls.place,
         capacity=cls.capacity,
         district_code=cls.district_code,
-        status=STATUS_TO_PB[cls.status],
+        status=cast("pb.ClassStatus", STATUS.to_pb(cls.status)),
         enrolled=cls.enrolled,
         cancel_reason=cls.cancel_reason,
         version=cls.version,
@@ -104,7 +90,7 @@ def attendance_to_pb(att: Attendance) -> pb.Attendance:
         guard_id=str(att.guard_id),
         unit_id=str(att.unit_id),
         guard_full_name=att.guard_full_name,
-        outcome=OUTCOME_TO_PB[att.outcome],
+        outcome=cast("pb.AttendanceOutcome", OUTCOME.to_pb(att.outcome)),
         result=att.result,
         version=att.version,
         enrolled_at=timestamp(att.enrolled_at),

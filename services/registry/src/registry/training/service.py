@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
-import asyncpg
-
-from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     POLICE,
@@ -25,13 +22,14 @@ from d07.platform.auth import (
     ensure_unit_access,
     require_roles,
 )
+from d07.platform.convert import parse_uuid
 from d07.platform.db import Conn
 from d07.platform.errors import FieldProblem, InvalidArgument, NotFound
-from d07.platform.events import outbox
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
+from d07.platform.uow import UnitOfWork
 from registry.divisions import service as divisions
+from registry.divisions.repository import DivisionRepository
 from registry.training import messages
-from registry.training import repository as repo
 from registry.training.domain import (
     COUNTED_STATUSES,
     Attendance,
@@ -57,22 +55,62 @@ from registry.training.domain import (
     requested_guards,
     validate_schedule,
 )
+from registry.training.repository import TrainingRepository
 
-SOURCE = "/d07/registry"
 TRAINING_TOPIC = "d07.registry.training.v1"
 ORGANISERS = (ADMIN, POLICE)
 READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
 
 
-def parse_id(value: str | uuid.UUID, field: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument(
-            f"{field} is not an id", code="invalid_id", fields=[FieldProblem(field, "a UUID is expected")]
-        ) from None
+class TrainingUnitOfWork(UnitOfWork):
+    training: TrainingRepository
+    divisions: DivisionRepository
+
+    def bind(self, conn: Conn) -> None:
+        self.training = TrainingRepository(conn)
+        self.divisions = DivisionRepository(conn)
+
+
+# --- commands and queries the doors build (ScheduleClass, UpdateClass, RecordCompletion: the domain's) ------
+
+
+@dataclass(frozen=True)
+class GetClass:
+    class_id: str
+
+
+@dataclass(frozen=True)
+class CancelClass:
+    class_id: str
+    version: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ListClasses:
+    filter: ClassFilter
+    size: int | None = None
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class EnrolGuards:
+    class_id: str
+    guard_ids: Sequence[str]
+
+
+@dataclass(frozen=True)
+class ListAttendances:
+    filter: AttendanceFilter
+    size: int | None = None
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class GetFigures:
+    from_date: date | None
+    to_date: date | None
+    district_code: str = ""
 
 
 def _class_not_found(class_id: uuid.UUID) -> NotFound:
@@ -82,18 +120,17 @@ def _class_not_found(class_id: uuid.UUID) -> NotFound:
     )  # fmt: skip
 
 
-async def _publish(conn: Conn, events: Sequence[tuple[uuid.UUID, Event]], principal: Principal) -> None:
+async def _publish(
+    uow: TrainingUnitOfWork, events: Sequence[tuple[uuid.UUID, Event]], principal: Principal
+) -> None:
     """Every event of the change, keyed by its class id, in the change's transaction."""
-    await outbox.add_many(
-        conn,
-        topic=TRAINING_TOPIC,
-        source=SOURCE,
-        events=[(str(key), messages.event_to_pb(event, principal)) for key, event in events],
+    await uow.publish_many(
+        TRAINING_TOPIC, [(str(key), messages.event_to_pb(event, principal)) for key, event in events]
     )
 
 
-async def _check_district(conn: Conn, district_code: str) -> None:
-    problems = await divisions.check_place(conn, district_code=district_code, commune_code="")
+async def _check_district(uow: TrainingUnitOfWork, district_code: str) -> None:
+    problems = await divisions.check_place(uow.divisions, district_code=district_code, commune_code="")
     if problems:
         raise InvalidArgument(
             "the class's district is not in the province", code="unknown_place", fields=problems
@@ -103,68 +140,63 @@ async def _check_district(conn: Conn, district_code: str) -> None:
 # --- classes --------------------------------------------------------------------------------------------
 
 
-async def schedule_class(pool: asyncpg.Pool, cmd: ScheduleClass, *, principal: Principal) -> TrainingClass:
+async def schedule_class(uow: TrainingUnitOfWork, cmd: ScheduleClass, principal: Principal) -> TrainingClass:
     require_roles(principal, *ORGANISERS)
     cmd = validate_schedule(cmd)
-    async with pool.acquire() as conn, conn.transaction():
-        await _check_district(conn, cmd.district_code)
-        cls = await repo.add_class(conn, class_id=uuid.uuid4(), cmd=cmd)
-        await audit.record(
-            conn, action="training_class.schedule", object_type="training_class", object_id=str(cls.id),
+    async with uow:
+        await _check_district(uow, cmd.district_code)
+        cls = await uow.training.add_class(class_id=uuid.uuid4(), cmd=cmd)
+        await uow.audit(
+            action="training_class.schedule", object_type="training_class", object_id=str(cls.id),
             details={"title": cls.title, "starts_on": cls.starts_on.isoformat(), "capacity": cls.capacity},
         )  # fmt: skip
-        await _publish(conn, [(cls.id, ClassScheduled(cls))], principal)
+        await _publish(uow, [(cls.id, ClassScheduled(cls))], principal)
     return cls
 
 
-async def get_class(pool: asyncpg.Pool, class_id: str, *, principal: Principal) -> TrainingClass:
+async def get_class(uow: TrainingUnitOfWork, query: GetClass, principal: Principal) -> TrainingClass:
     require_roles(principal, *READERS)
-    cid = parse_id(class_id, "id")
-    async with pool.acquire() as conn:
-        cls = await repo.get_class(conn, class_id=cid)
+    cid = parse_uuid(query.class_id, "id")
+    async with uow:
+        cls = await uow.training.get_class(class_id=cid)
     if cls is None:
         raise _class_not_found(cid)
     return cls
 
 
-async def update_class(pool: asyncpg.Pool, cmd: UpdateClass, *, principal: Principal) -> TrainingClass:
+async def update_class(uow: TrainingUnitOfWork, cmd: UpdateClass, principal: Principal) -> TrainingClass:
     require_roles(principal, *ORGANISERS)
-    async with pool.acquire() as conn, conn.transaction():
-        current = await repo.get_class(conn, class_id=cmd.class_id, lock="UPDATE")
+    async with uow:
+        current = await uow.training.get_class(class_id=cmd.class_id, lock="UPDATE")
         if current is None:
             raise _class_not_found(cmd.class_id)
         changed = apply_update(current, cmd)
         if changed.district_code != current.district_code:
-            await _check_district(conn, changed.district_code)
-        cls = await repo.save_class(conn, changed)
-        await audit.record(
-            conn, action="training_class.update", object_type="training_class", object_id=str(cls.id),
+            await _check_district(uow, changed.district_code)
+        cls = await uow.training.save_class(changed)
+        await uow.audit(
+            action="training_class.update", object_type="training_class", object_id=str(cls.id),
             details={"version": cls.version, "status": cls.status.value},
         )  # fmt: skip
-        await _publish(conn, [(cls.id, ClassUpdated(cls))], principal)
+        await _publish(uow, [(cls.id, ClassUpdated(cls))], principal)
     return cls
 
 
-async def cancel_class(
-    pool: asyncpg.Pool, class_id: str, *, version: int, reason: str, principal: Principal
-) -> TrainingClass:
+async def cancel_class(uow: TrainingUnitOfWork, cmd: CancelClass, principal: Principal) -> TrainingClass:
     require_roles(principal, *ORGANISERS)
-    cid = parse_id(class_id, "id")
-    async with pool.acquire() as conn, conn.transaction():
-        current = await repo.get_class(conn, class_id=cid, lock="UPDATE")
+    cid = parse_uuid(cmd.class_id, "id")
+    async with uow:
+        current = await uow.training.get_class(class_id=cid, lock="UPDATE")
         if current is None:
             raise _class_not_found(cid)
-        completions = await repo.has_completions(conn, class_id=cid)
-        why = check_cancel(current, version=version, reason=reason, has_completions=completions)
-        cls = await repo.save_class(
-            conn,
-            replace(current, status=ClassStatus.CANCELLED, cancel_reason=why),
-        )
-        await audit.record(
-            conn, action="training_class.cancel", object_type="training_class", object_id=str(cls.id),
+        completions = await uow.training.has_completions(class_id=cid)
+        why = check_cancel(current, version=cmd.version, reason=cmd.reason, has_completions=completions)
+        cls = await uow.training.save_class(replace(current, status=ClassStatus.CANCELLED, cancel_reason=why))
+        await uow.audit(
+            action="training_class.cancel", object_type="training_class", object_id=str(cls.id),
             details={"reason": why},
         )  # fmt: skip
-        await _publish(conn, [(cls.id, ClassCancelled(cls))], principal)
+        await _publish(uow, [(cls.id, ClassCancelled(cls))], principal)
     return cls
 
 
@@ -176,14 +208,15 @@ def _class_filters(flt: ClassFilter) -> dict[str, object]:
 
 
 async def list_classes(
-    pool: asyncpg.Pool, flt: ClassFilter, *, size: int | None, page_token: str, principal: Principal
+    uow: TrainingUnitOfWork, query: ListClasses, principal: Principal
 ) -> tuple[list[TrainingClass], str]:
     """A page of classes and the token of the next page ('' after the last)."""
     require_roles(principal, *READERS)
+    flt = query.filter
     check_period(flt.from_date, flt.to_date)
-    limit = page_size(size)
+    limit = page_size(query.size)
     filters = _class_filters(flt)
-    position = decode_cursor(page_token, filters=filters)
+    position = decode_cursor(query.page_token, filters=filters)
     after = None
     if position is not None:
         try:
@@ -193,8 +226,8 @@ async def list_classes(
                 "page_token is not a token this API gave", code="invalid_page_token",
                 fields=[FieldProblem("page_token", "use next_page_token from the previous page")],
             ) from None  # fmt: skip
-    async with pool.acquire() as conn:
-        rows = await repo.list_classes(conn, flt, after=after, limit=limit + 1)
+    async with uow:
+        rows = await uow.training.list_classes(flt, after=after, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     token = encode_cursor([page[-1].starts_on.isoformat(), str(page[-1].id)], filters=filters) if more else ""
     return page, token
@@ -203,18 +236,16 @@ async def list_classes(
 # --- attendance -----------------------------------------------------------------------------------------
 
 
-async def enrol_guards(
-    pool: asyncpg.Pool, class_id: str, guard_ids: Sequence[str], *, principal: Principal
-) -> list[Attendance]:
+async def enrol_guards(uow: TrainingUnitOfWork, cmd: EnrolGuards, principal: Principal) -> list[Attendance]:
     """Enrol every guard given in the class, or none of them (one transaction)."""
     require_roles(principal, ADMIN, POLICE, UNIT_OFFICER)
-    cid = parse_id(class_id, "class_id")
-    wanted = requested_guards([parse_id(g, f"guard_ids[{n}]") for n, g in enumerate(guard_ids)])
-    async with pool.acquire() as conn, conn.transaction():
-        cls = await repo.get_class(conn, class_id=cid, lock="UPDATE")
+    cid = parse_uuid(cmd.class_id, "class_id")
+    wanted = requested_guards([parse_uuid(g, f"guard_ids[{n}]") for n, g in enumerate(cmd.guard_ids)])
+    async with uow:
+        cls = await uow.training.get_class(class_id=cid, lock="UPDATE")
         if cls is None:
             raise _class_not_found(cid)
-        found = {g.id: g for g in await repo.guards_for_enrolment(conn, guard_ids=wanted)}
+        found = {g.id: g for g in await uow.training.guards_for_enrolment(guard_ids=wanted)}
         missing = [
             FieldProblem(f"guard_ids[{n}]", "no such guard") for n, g in enumerate(wanted) if g not in found
         ]
@@ -227,27 +258,29 @@ async def enrol_guards(
         for guard in guards:
             ensure_unit_access(principal, str(guard.unit_id), write=True)
         check_enrolment(
-            cls, guards, already_enrolled=await repo.enrolled_among(conn, class_id=cid, guard_ids=wanted)
+            cls, guards, already_enrolled=await uow.training.enrolled_among(class_id=cid, guard_ids=wanted)
         )
-        attendances = await repo.add_attendances(conn, class_id=cid, guards=guards)
+        attendances = await uow.training.add_attendances(class_id=cid, guards=guards)
         for att in attendances:
-            await audit.record(
-                conn, action="training_attendance.enrol", object_type="training_attendance",
+            await uow.audit(
+                action="training_attendance.enrol", object_type="training_attendance",
                 object_id=str(att.id), unit_id=str(att.unit_id),
                 details={"class_id": str(cid), "guard_id": str(att.guard_id)},
             )  # fmt: skip
-        await _publish(conn, [(cid, AttendanceEnrolled(a)) for a in attendances], principal)
+        await _publish(uow, [(cid, AttendanceEnrolled(a)) for a in attendances], principal)
     return attendances
 
 
-async def record_completion(pool: asyncpg.Pool, cmd: RecordCompletion, *, principal: Principal) -> Attendance:
+async def record_completion(
+    uow: TrainingUnitOfWork, cmd: RecordCompletion, principal: Principal
+) -> Attendance:
     require_roles(principal, *ORGANISERS)
-    async with pool.acquire() as conn, conn.transaction():
-        cls = await repo.get_class(conn, class_id=cmd.class_id, lock="SHARE")
+    async with uow:
+        cls = await uow.training.get_class(class_id=cmd.class_id, lock="SHARE")
         if cls is None:
             raise _class_not_found(cmd.class_id)
-        current = await repo.get_attendance(
-            conn, class_id=cmd.class_id, guard_id=cmd.guard_id, for_update=True
+        current = await uow.training.get_attendance(
+            class_id=cmd.class_id, guard_id=cmd.guard_id, for_update=True
         )
         if current is None:
             raise NotFound(
@@ -255,13 +288,13 @@ async def record_completion(pool: asyncpg.Pool, cmd: RecordCompletion, *, princi
                 resource_type="training_attendance", resource_id=f"{cmd.class_id}/{cmd.guard_id}",
             )  # fmt: skip
         outcome, result = check_completion(cls, current, cmd)
-        att = await repo.save_completion(conn, attendance_id=current.id, outcome=outcome, result=result)
-        await audit.record(
-            conn, action="training_attendance.complete", object_type="training_attendance",
+        att = await uow.training.save_completion(attendance_id=current.id, outcome=outcome, result=result)
+        await uow.audit(
+            action="training_attendance.complete", object_type="training_attendance",
             object_id=str(att.id), unit_id=str(att.unit_id),
             details={"class_id": str(att.class_id), "outcome": outcome.value, "result": result},
         )  # fmt: skip
-        await _publish(conn, [(cmd.class_id, AttendanceCompletionRecorded(att))], principal)
+        await _publish(uow, [(cmd.class_id, AttendanceCompletionRecorded(att))], principal)
     return att
 
 
@@ -274,56 +307,54 @@ def _attendance_filters(flt: AttendanceFilter) -> dict[str, object]:
     }  # fmt: skip
 
 
-async def _scope_attendances(conn: Conn, flt: AttendanceFilter, principal: Principal) -> AttendanceFilter:
+async def _scope_attendances(
+    uow: TrainingUnitOfWork, flt: AttendanceFilter, principal: Principal
+) -> AttendanceFilter:
     """The filter a caller may use: a unit officer sees only its own unit's attendances."""
     if not principal.is_unit_officer_only:
         return flt
     if flt.unit_id is not None:
         ensure_unit_access(principal, str(flt.unit_id))
     if flt.guard_id is not None:
-        unit = await repo.guard_unit(conn, guard_id=flt.guard_id)
+        unit = await uow.training.guard_unit(guard_id=flt.guard_id)
         ensure_unit_access(principal, str(unit) if unit else None)
-    return replace(flt, unit_id=parse_id(principal.unit_id or "", "unit_id"))
+    return replace(flt, unit_id=parse_uuid(principal.unit_id or "", "unit_id"))
 
 
 async def list_attendances(
-    pool: asyncpg.Pool, flt: AttendanceFilter, *, size: int | None, page_token: str, principal: Principal
+    uow: TrainingUnitOfWork, query: ListAttendances, principal: Principal
 ) -> tuple[list[Attendance], str]:
     require_roles(principal, *READERS)
+    flt = query.filter
     check_period(flt.from_date, flt.to_date)
-    limit = page_size(size)
-    async with pool.acquire() as conn:
-        flt = await _scope_attendances(conn, flt, principal)
+    limit = page_size(query.size)
+    async with uow:
+        flt = await _scope_attendances(uow, flt, principal)
         filters = _attendance_filters(flt)
-        position = decode_cursor(page_token, filters=filters)
+        position = decode_cursor(query.page_token, filters=filters)
         after = position[0] if position and isinstance(position[0], int) else None
         if position is not None and after is None:
             raise InvalidArgument(
                 "page_token is not a token this API gave", code="invalid_page_token",
                 fields=[FieldProblem("page_token", "use next_page_token from the previous page")],
             )  # fmt: skip
-        rows = await repo.list_attendances(conn, flt, after=after, limit=limit + 1)
+        rows = await uow.training.list_attendances(flt, after=after, limit=limit + 1)
     page = [att for _, att in rows[:limit]]
     token = encode_cursor([rows[limit - 1][0]], filters=filters) if len(rows) > limit else ""
     return page, token
 
 
 async def training_figures(
-    pool: asyncpg.Pool,
-    *,
-    from_date: date | None,
-    to_date: date | None,
-    district_code: str = "",
-    principal: Principal,
+    uow: TrainingUnitOfWork, query: GetFigures, principal: Principal
 ) -> TrainingFigures:
     """Classes of the period that were not cancelled, their attendances, completions and distinct guards."""
     require_roles(principal, *PROVINCE_WIDE_READERS)
-    check_period(from_date, to_date)
+    check_period(query.from_date, query.to_date)
     flt = AttendanceFilter(
-        from_date=from_date,
-        to_date=to_date,
-        district_code=district_code.strip(),
+        from_date=query.from_date,
+        to_date=query.to_date,
+        district_code=query.district_code.strip(),
         class_statuses=COUNTED_STATUSES,
     )
-    async with pool.acquire() as conn:
-        return await repo.figures(conn, flt=flt)
+    async with uow:
+        return await uow.training.figures(flt=flt)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, NotFound
+from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, NotFound, ensure_version
 from d07.platform.text import fold
 
 
@@ -250,8 +250,9 @@ def apply_update(
         )  # fmt: skip
     if unit.status is not UnitStatus.ACTIVE:
         raise Conflict(f"unit {unit.code} is {unit.status.value}", code="unit_not_active")
-    if cmd.expected_version != unit.version:
-        raise stale(unit)
+    ensure_version(
+        cmd.expected_version, unit.version, what="unit", object_id=unit.id, field="expected_version"
+    )
     before = details_of(unit)
     changes = dict(cmd.changes)
     if changes.get("kind", before.kind) != before.kind and "sub_kind" not in changes:
@@ -269,14 +270,6 @@ def apply_update(
 def forbidden_fields(changed: Sequence[str]) -> list[str]:
     """The changed fields a unit officer may not change."""
     return [f for f in changed if f not in OFFICER_UPDATABLE]
-
-
-def stale(unit: Unit) -> Conflict:
-    return Conflict(
-        f"unit {unit.code} changed since it was read (now version {unit.version})",
-        code="stale_version", resource_type="unit", resource_id=str(unit.id),
-        fields=[FieldProblem("expected_version", f"the unit is at version {unit.version}")],
-    )  # fmt: skip
 
 
 # --- merges, splits and dissolutions -------------------------------------------------------------------
@@ -360,8 +353,9 @@ def check_status_change(cmd: ChangeStatus, units: Mapping[uuid.UUID, Unit], *, t
             )  # fmt: skip
     if cmd.expected_version and cmd.kind is not ChangeKind.MERGE:
         source = units[cmd.from_ids[0]]
-        if source.version != cmd.expected_version:
-            raise stale(source)
+        ensure_version(
+            cmd.expected_version, source.version, what="unit", object_id=source.id, field="expected_version"
+        )
     return StatusChange(
         id=uuid.uuid4(),
         kind=cmd.kind,

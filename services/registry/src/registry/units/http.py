@@ -11,25 +11,25 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Query, UploadFile, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from d07.platform.convert import parse_uuid, parse_uuids
 from d07.platform.errors import FieldProblem, InvalidArgument
 from d07.platform.http import Caller
+from d07.platform.readmodel import ReadModel
+from registry.config import RegistryDeps
 from registry.units import service as units
 from registry.units.domain import (
     ChangeKind,
     ChangeStatus,
     CreateUnit,
-    ScopeRule,
     StatusChange,
-    SubKind,
     Unit,
     UpdateUnit,
     unit_filter,
 )
-from registry.units.service import parse_id
+from registry.units.service import UnitsUnitOfWork
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 Kind = Literal["agency", "enterprise", "school"]
@@ -125,7 +125,7 @@ class UnitUpdate(BaseModel):
         return changes
 
 
-class UnitRead(BaseModel):
+class UnitRead(ReadModel):
     id: uuid.UUID
     code: str
     name: str
@@ -146,29 +146,17 @@ class UnitRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @model_validator(mode="before")
     @classmethod
-    def of(cls, unit: Unit) -> UnitRead:
-        return cls(
-            id=unit.id,
-            code=unit.code,
-            name=unit.name,
-            kind=unit.kind.value,
-            sub_kind=unit.sub_kind,
-            sub_kind_label=unit.sub_kind_label,
-            district_code=unit.district_code,
-            commune_code=unit.commune_code,
-            address=unit.address,
-            parent_unit_id=unit.parent_unit_id,
-            parent_name=unit.parent_name,
-            head=UnitHeadModel(name=unit.head_name, title=unit.head_title),
-            contact=UnitContactModel(phone=unit.phone, email=unit.email),
-            staff_count=unit.staff_count,
-            in_scope=unit.in_scope,
-            status=unit.status.value,
-            version=unit.version,
-            created_at=unit.created_at,
-            updated_at=unit.updated_at,
-        )
+    def _nest(cls, value: Any) -> Any:
+        """A unit's head and contact are two fields each in the domain, an object each in JSON."""
+        if isinstance(value, Unit):
+            return {
+                **vars(value),
+                "head": UnitHeadModel(name=value.head_name, title=value.head_title),
+                "contact": UnitContactModel(phone=value.phone, email=value.email),
+            }
+        return value
 
 
 class UnitPage(BaseModel):
@@ -176,28 +164,15 @@ class UnitPage(BaseModel):
     next_page_token: str
 
 
-class UnitStatusChangeRead(BaseModel):
+class UnitStatusChangeRead(ReadModel):
     id: uuid.UUID
     kind: str
-    from_unit_ids: list[uuid.UUID]
-    to_unit_ids: list[uuid.UUID]
+    from_unit_ids: list[uuid.UUID] = Field(validation_alias="from_ids")
+    to_unit_ids: list[uuid.UUID] = Field(validation_alias="to_ids")
     effective_on: date
     decision: str
     note: str
     recorded_at: datetime | None
-
-    @classmethod
-    def of(cls, change: StatusChange) -> UnitStatusChangeRead:
-        return cls(
-            id=change.id,
-            kind=change.kind.value,
-            from_unit_ids=list(change.from_ids),
-            to_unit_ids=list(change.to_ids),
-            effective_on=change.effective_on,
-            decision=change.decision,
-            note=change.note,
-            recorded_at=change.recorded_at,
-        )
 
 
 class UnitStatusChangeResult(BaseModel):
@@ -233,13 +208,13 @@ class UnitImportRead(BaseModel):
     items: list[UnitRead]
 
 
-class UnitSubKindRead(BaseModel):
+class UnitSubKindRead(ReadModel):
     code: str
     kind: str
     label: str
 
 
-class UnitScopeRuleRead(BaseModel):
+class UnitScopeRuleRead(ReadModel):
     code: str
     kind: str | None
     sub_kind: str | None
@@ -251,36 +226,24 @@ class UnitClassificationRead(BaseModel):
     sub_kinds: list[UnitSubKindRead]
     scope_rules: list[UnitScopeRuleRead]
 
-    @classmethod
-    def of(cls, sub_kinds: list[SubKind], rules: list[ScopeRule]) -> UnitClassificationRead:
-        return cls(
-            sub_kinds=[UnitSubKindRead(code=s.code, kind=s.kind.value, label=s.label) for s in sub_kinds],
-            scope_rules=[
-                UnitScopeRuleRead(
-                    code=r.code,
-                    kind=r.kind.value if r.kind else None,
-                    sub_kind=r.sub_kind,
-                    staff_below=r.staff_below,
-                    reason=r.reason,
-                )
-                for r in rules
-            ],
-        )
-
 
 def _result(change: StatusChange, ended: list[Unit]) -> UnitStatusChangeResult:
     return UnitStatusChangeResult(
-        change=UnitStatusChangeRead.of(change), units=[UnitRead.of(u) for u in ended]
+        change=UnitStatusChangeRead.model_validate(change),
+        units=[UnitRead.model_validate(u) for u in ended],
     )
 
 
-def router(pool: asyncpg.Pool) -> APIRouter:
+def router(deps: RegistryDeps) -> APIRouter:
+    def uow() -> UnitsUnitOfWork:
+        return deps.uow(UnitsUnitOfWork)
+
     api = APIRouter(prefix="/v1", tags=["units"])
 
     @api.post("/units", status_code=status.HTTP_201_CREATED, response_model=UnitRead)
     async def create_unit(body: UnitCreate, caller: Caller) -> UnitRead:
-        unit = await units.create_unit(pool, body.command(), principal=caller)
-        return UnitRead.of(unit)
+        unit = await units.create_unit(uow(), body.command(), caller)
+        return UnitRead.model_validate(unit)
 
     @api.get("/units", response_model=UnitPage)
     async def list_units(
@@ -304,60 +267,60 @@ def router(pool: asyncpg.Pool) -> APIRouter:
             in_scope=in_scope,
             query=q,
         )
-        found, token = await units.list_units(pool, where, size=page_size, token=page_token, principal=caller)
-        return UnitPage(items=[UnitRead.of(u) for u in found], next_page_token=token)
+        found, token = await units.list_units(uow(), units.ListUnits(where, page_size, page_token), caller)
+        return UnitPage(items=[UnitRead.model_validate(u) for u in found], next_page_token=token)
 
     @api.get("/units/{unit_id}", response_model=UnitRead)
     async def get_unit(unit_id: str, caller: Caller) -> UnitRead:
-        return UnitRead.of(await units.get_unit(pool, unit_id, principal=caller))
+        return UnitRead.model_validate(await units.get_unit(uow(), units.GetUnit(unit_id), caller))
 
     @api.patch("/units/{unit_id}", response_model=UnitRead)
     async def update_unit(unit_id: str, body: UnitUpdate, caller: Caller) -> UnitRead:
-        cmd = UpdateUnit(parse_id(unit_id), body.version, body.changes())
-        return UnitRead.of(await units.update_unit(pool, cmd, principal=caller))
+        cmd = UpdateUnit(parse_uuid(unit_id, "id", what="unit id"), body.version, body.changes())
+        return UnitRead.model_validate(await units.update_unit(uow(), cmd, caller))
 
     @api.get("/units/{unit_id}/status-changes", response_model=list[UnitStatusChangeRead])
     async def list_status_changes(unit_id: str, caller: Caller) -> list[UnitStatusChangeRead]:
-        changes = await units.list_status_changes(pool, unit_id, principal=caller)
-        return [UnitStatusChangeRead.of(c) for c in changes]
+        changes = await units.list_status_changes(uow(), units.ListStatusChanges(unit_id), caller)
+        return [UnitStatusChangeRead.model_validate(c) for c in changes]
 
     @api.post("/units:merge", response_model=UnitStatusChangeResult)
     async def merge_units(body: UnitMerge, caller: Caller) -> UnitStatusChangeResult:
         cmd = ChangeStatus(
             kind=ChangeKind.MERGE,
-            from_ids=tuple(parse_id(i, f"source_ids[{n}]") for n, i in enumerate(body.source_ids)),
-            to_ids=(parse_id(body.target_id, "target_id"),),
+            from_ids=tuple(parse_uuids(list(body.source_ids), "source_ids", what="unit id")),
+            to_ids=(parse_uuid(body.target_id, "target_id", what="unit id"),),
             effective_on=body.effective_on,
             decision=body.decision,
             note=body.note,
         )
-        return _result(*await units.change_status(pool, cmd, principal=caller))
+        return _result(*await units.change_status(uow(), cmd, caller))
 
     @api.post("/units/{unit_id}:split", response_model=UnitStatusChangeResult)
     async def split_unit(unit_id: str, body: UnitSplit, caller: Caller) -> UnitStatusChangeResult:
         cmd = ChangeStatus(
             kind=ChangeKind.SPLIT,
-            from_ids=(parse_id(unit_id),),
-            to_ids=tuple(parse_id(i, f"successor_ids[{n}]") for n, i in enumerate(body.successor_ids)),
+            from_ids=(parse_uuid(unit_id, "id", what="unit id"),),
+            to_ids=tuple(parse_uuids(list(body.successor_ids), "successor_ids", what="unit id")),
             effective_on=body.effective_on,
             decision=body.decision,
             note=body.note,
             expected_version=body.version,
         )
-        return _result(*await units.change_status(pool, cmd, principal=caller))
+        return _result(*await units.change_status(uow(), cmd, caller))
 
     @api.post("/units/{unit_id}:dissolve", response_model=UnitStatusChangeResult)
     async def dissolve_unit(unit_id: str, body: UnitDissolve, caller: Caller) -> UnitStatusChangeResult:
         cmd = ChangeStatus(
             kind=ChangeKind.DISSOLVE,
-            from_ids=(parse_id(unit_id),),
+            from_ids=(parse_uuid(unit_id, "id", what="unit id"),),
             to_ids=(),
             effective_on=body.effective_on,
             decision=body.decision,
             note=body.note,
             expected_version=body.version,
         )
-        return _result(*await units.change_status(pool, cmd, principal=caller))
+        return _result(*await units.change_status(uow(), cmd, caller))
 
     @api.post("/units:import", status_code=status.HTTP_201_CREATED, response_model=UnitImportRead)
     async def import_units(file: UploadFile, caller: Caller) -> UnitImportRead:
@@ -370,12 +333,18 @@ def router(pool: asyncpg.Pool) -> APIRouter:
                 "the file is too large", code="file_too_large",
                 fields=[FieldProblem("file", f"at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")],
             )  # fmt: skip
-        imported = await units.import_units(pool, file.filename or "", content, principal=caller)
-        return UnitImportRead(imported_count=len(imported), items=[UnitRead.of(u) for u in imported])
+        imported = await units.import_units(uow(), units.ImportUnits(file.filename or "", content), caller)
+        return UnitImportRead(
+            imported_count=len(imported), items=[UnitRead.model_validate(u) for u in imported]
+        )
 
     @api.get("/unit-sub-kinds", response_model=UnitClassificationRead)
     async def list_sub_kinds(caller: Caller) -> UnitClassificationRead:
         """The sub-kinds of each kind and the rules that put units out of scope of the safety standard."""
-        return UnitClassificationRead.of(*await units.list_sub_kinds(pool, principal=caller))
+        sub_kinds, rules = await units.list_sub_kinds(uow(), units.ListSubKinds(), caller)
+        return UnitClassificationRead(
+            sub_kinds=[UnitSubKindRead.model_validate(k) for k in sub_kinds],
+            scope_rules=[UnitScopeRuleRead.model_validate(r) for r in rules],
+        )
 
     return api
