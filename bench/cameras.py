@@ -36,22 +36,22 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.common import Result, Stack, print_table, stack, unique
 from bench.events import Marks, raw_send_batches
-from cameras.bootstrap import MIGRATIONS
+from cameras.bootstrap import MIGRATIONS, CamerasDeps
 from cameras.config import CamerasSettings
-from cameras.detections import workers as detections_workers
-from cameras.detections.messages import VIOLATIONS_TOPIC
+from cameras.detections import events as detections_events
+from cameras.detections.service import new_directory
+from cameras.violations.messages import VIOLATIONS_TOPIC
 from d07.cameras.v1 import violation_events_pb2 as events_pb
 from d07.platform.db import all_migrations, create_pool, migrate, quote_ident
 from d07.platform.events import BatchOutcome, ConsumerRunner, OutboxRelay
 from d07.platform.events.envelope import decode_record, message_registry
-from d07.platform.runtime import Deps
 
 CAMERAS = 3200
 DETECTIONS = int(os.environ.get("D07_BENCH_DETECTIONS", "200000"))
 PACED_RATE = 3200
 PACED_SECONDS = float(os.environ.get("D07_BENCH_PACED_SECONDS", "15"))
 REPEATS = 0.05
-BATCH = detections_workers.BATCH_MAX
+BATCH = detections_events.BATCH_MAX
 KINDS = ("intrusion", "loitering", "fire_smoke", "crowd", "vandalism", "traffic", "other")
 THRESHOLDS = dict(zip(KINDS, (0.80, 0.85, 0.70, 0.80, 0.80, 0.90, 0.95), strict=True))
 RAW = "raw: getmany + json decode + asyncpg unnest insert + commit"
@@ -158,9 +158,14 @@ async def raw_ceiling(s: Stack, topic: str, network: Network, n: int) -> Result:
     return marks.result(RAW)
 
 
-def deps_for(s: Stack, schema: str) -> Deps:
+def deps_for(s: Stack, schema: str, pool: asyncpg.Pool) -> CamerasDeps:
+    """The cameras' dependencies as bootstrap builds them, with what the consumer reads (no registry client
+    and no activity signal: the detections path uses neither)."""
     settings = CamerasSettings(service=schema, database_url=s.database_url, kafka_bootstrap=s.bootstrap)
-    return Deps(settings=settings, pool=cast(asyncpg.Pool, None), verifier=cast(Any, None))
+    return CamerasDeps(
+        settings=settings, pool=pool, verifier=cast(Any, None), source="/d07/cameras",
+        registry=cast(Any, None), directory=new_directory(settings), signal=cast(Any, None),
+    )  # fmt: skip
 
 
 class CamerasPath:
@@ -175,9 +180,7 @@ class CamerasPath:
 
     async def __aenter__(self) -> CamerasPath:
         self.pool = await create_pool(self.s.database_url, schema=self.schema, min_size=2, max_size=6)
-        deps = deps_for(self.s, self.schema)
-        deps.pool = self.pool
-        (spec,) = detections_workers.consumers(deps)
+        spec = detections_events.consumer(deps_for(self.s, self.schema, self.pool))
 
         async def on_committed(outcome: BatchOutcome) -> None:
             self.marks.add(len(outcome.applied) + len(outcome.duplicates) + len(outcome.dead_letters))

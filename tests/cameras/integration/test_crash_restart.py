@@ -39,6 +39,7 @@ from d07.platform.auth import ensure_dev_keys
 from d07.platform.devstack.broker import Broker
 from d07.platform.devstack.procs import free_port, stop_process
 from d07.platform.events.envelope import decode_record, message_registry
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 TOPIC = "d07.cameras.detections.v1"
@@ -143,18 +144,6 @@ def stack_env(database_url: str, bootstrap: str, keys: Path) -> dict[str, str]:
     return env
 
 
-async def until(check: Callable[[], Awaitable[Any]], *, within: float, what: str) -> Any:
-    """Poll an async check until it returns a truthy value (bounded)."""
-    deadline = asyncio.get_running_loop().time() + within
-    last: Any = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what}: not reached within {within} s (last: {last!r})")
-
-
 async def ready(url: str, proc: subprocess.Popen[bytes], stack: Stack, name: str) -> None:
     async def check() -> bool:
         assert proc.poll() is None, f"{name} exited with {proc.returncode}:\n{stack.log(name)}"
@@ -164,7 +153,7 @@ async def ready(url: str, proc: subprocess.Popen[bytes], stack: Stack, name: str
         except httpx.HTTPError:
             return False
 
-    await until(check, within=60, what=f"{name} ready")
+    await eventually(check, within=60, what=f"{name} ready")
 
 
 async def metric(url: str, name: str, **labels: str) -> dict[str, float]:
@@ -272,7 +261,7 @@ async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
             found: set[int] | None = consumer.partitions_for_topic(topic)
             return found
 
-        tps = [TopicPartition(topic, p) for p in sorted(await until(partitions, within=30, what=topic))]
+        tps = [TopicPartition(topic, p) for p in sorted(await eventually(partitions, within=30, what=topic))]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
@@ -283,7 +272,7 @@ async def read_to_end(bootstrap: str, topic: str) -> list[Any]:
             positions = [await consumer.position(tp) for tp in tps]
             return all(at >= ends[tp] for at, tp in zip(positions, tps, strict=True))
 
-        await until(drained, within=60, what=f"{topic} read to its end")
+        await eventually(drained, within=60, what=f"{topic} read to its end")
     finally:
         await consumer.stop()
     return records
@@ -325,12 +314,12 @@ async def test_killing_the_consumer_mid_stream_loses_no_detection_and_doubles_no
         first, first_url = stack.start("consume", "consume-1")
         await ready(relay_url, relay, stack, "relay")
         await ready(first_url, first, stack, "consume-1")
-        await until(lambda: _reached(stored(), WARM_UP), within=60, what="the warm-up stored")
+        await eventually(lambda: _reached(stored(), WARM_UP), within=60, what="the warm-up stored")
 
         # The stream flows (about 5.000 a second); the consumer dies by SIGKILL with part of it stored.
         feeding = asyncio.create_task(produce(private_broker.bootstrap, stream, chunk=500, pause=0.1))
         try:
-            await until(lambda: _reached(stored(), int(UNIQUE * KILL_AT)), within=60, what="part stored")
+            await eventually(lambda: _reached(stored(), int(UNIQUE * KILL_AT)), within=60, what="part stored")
             # Not always right after a commit was seen: anywhere in the cycle of a batch (transaction open,
             # committed but its offsets not yet, between batches).
             await asyncio.sleep(rng.uniform(0, 0.3))
@@ -347,21 +336,21 @@ async def test_killing_the_consumer_mid_stream_loses_no_detection_and_doubles_no
             # The group gives the restarted process the partitions once the dead member's session (30 s)
             # has expired: on Tansu about 55 s after the restart.
             restarted = asyncio.get_running_loop().time()
-            await until(
+            await eventually(
                 lambda: _reached(stored(), at_kill + 1), within=90, what="storing again after restart"
             )
             record_property("restart_to_first_store_s", asyncio.get_running_loop().time() - restarted)
         finally:
             await feeding
-        await until(lambda: _reached(stored(), UNIQUE), within=60, what=f"{UNIQUE} stored")
+        await eventually(lambda: _reached(stored(), UNIQUE), within=60, what=f"{UNIQUE} stored")
         record_property("restart_to_all_stored_s", asyncio.get_running_loop().time() - restarted)
 
         async def caught_up() -> bool:
             lag = await metric(second_url, "d07_consumer_lag", consumer=CONSUMER, topic=TOPIC)
             return len(lag) == 4 and not any(lag.values())  # Tansu auto-creates topics with 4 partitions
 
-        await until(caught_up, within=60, what="the restarted consumer at the end of every partition")
-        await until(
+        await eventually(caught_up, within=60, what="the restarted consumer at the end of every partition")
+        await eventually(
             lambda: _is_zero(db.fetchval("SELECT count(*) FROM outbox")), within=60, what="the outbox relayed"
         )
 

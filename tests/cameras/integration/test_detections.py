@@ -8,7 +8,7 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from d07.cameras.v1 import detections_pb2_grpc as pb_grpc
 from d07.cameras.v1 import violation_events_pb2 as events_pb
 from d07.platform.events.envelope import decode_record, message_registry
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.cameras.detections.v1"
 DLQ = f"{TOPIC}.dlq"
@@ -33,18 +34,6 @@ THRESHOLDS = {
     "intrusion": 0.80, "loitering": 0.85, "fire_smoke": 0.70, "crowd": 0.80,
     "vandalism": 0.80, "traffic": 0.90, "other": 0.95,
 }  # fmt: skip
-
-
-async def until(check: Callable[[], Awaitable[Any]], *, within: float = 60.0) -> Any:
-    """Poll an async check until it returns a truthy value (bounded): effects that travel through Kafka."""
-    deadline = asyncio.get_running_loop().time() + within
-    last: Any = None
-    while asyncio.get_running_loop().time() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not reached within {within} s (last: {last!r})")
 
 
 def meta(platform: Platform, role: str) -> list[tuple[str, str]]:
@@ -127,7 +116,7 @@ async def read_topic(bootstrap: str, topic: str, keep: Callable[[Any], bool], *,
     await consumer.start()
     found: list[Any] = []
     try:
-        partitions = await until(lambda: _partitions(consumer, topic), within=30)
+        partitions = await eventually(lambda: _partitions(consumer, topic), within=30)
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -166,7 +155,7 @@ async def test_a_detection_produced_by_an_ordinary_kafka_client_opens_a_violatio
             uuid.UUID(first["detection_id"]),
         )
 
-    opened = await until(violation)
+    opened = await eventually(violation, within=60)
     assert (opened["status"], opened["priority"], opened["detection_count"]) == ("new", "critical", 1)
     assert opened["linked"] == opened["id"]
     assert opened["react_by"] - opened["opened_at"] == timedelta(minutes=10)  # fire_smoke: 10 minutes
@@ -196,7 +185,7 @@ async def test_a_detection_produced_by_an_ordinary_kafka_client_opens_a_violatio
         )
         return row if row["detection_count"] == 2 and stored == 1 else None
 
-    row = await until(grown)
+    row = await eventually(grown, within=60)
     assert row["max_confidence"] == pytest.approx(0.99)
     assert await db.fetchval(
         "SELECT count(*) FROM violations v JOIN cameras c ON c.id = v.camera_id WHERE c.code = $1", code
@@ -267,7 +256,7 @@ async def test_ten_thousand_detections_with_repeats_and_invalid_ones(
         n = await db.fetchval("SELECT count(*) FROM detections WHERE detection_id = ANY($1::uuid[])", ids)
         return bool(n == len(unique))
 
-    await until(all_stored, within=120)
+    await eventually(all_stored, within=120)
     dead = await read_topic(
         platform.bootstrap, DLQ, lambda r: ("test-run", run) in list(r.headers), want=invalid
     )
@@ -351,7 +340,9 @@ async def test_the_same_detection_through_grpc_http_and_the_topic_is_stored_once
     for message in (item, marker):
         await producer.send_and_wait(TOPIC, json.dumps(message).encode(), key=code.encode())
     marker_id = uuid.UUID(marker["detection_id"])
-    await until(lambda: db.fetchval("SELECT 1 FROM detections WHERE detection_id = $1", marker_id))
+    await eventually(
+        lambda: db.fetchval("SELECT 1 FROM detections WHERE detection_id = $1", marker_id), within=60
+    )
     rows = await db.fetch(
         "SELECT door FROM detections WHERE detection_id = $1", uuid.UUID(item["detection_id"])
     )
@@ -437,5 +428,7 @@ async def test_the_camera_is_seen_through_its_detections(
     code = await new_camera(http, platform)
     item = detection(code, "other", 0.2, occurred_at=datetime.now(UTC).isoformat())
     await producer.send_and_wait(TOPIC, json.dumps(item).encode(), key=code.encode())
-    seen = await until(lambda: db.fetchval("SELECT last_seen_at FROM cameras WHERE code = $1", code))
+    seen = await eventually(
+        lambda: db.fetchval("SELECT last_seen_at FROM cameras WHERE code = $1", code), within=60
+    )
     assert seen == datetime.fromisoformat(item["occurred_at"])

@@ -16,13 +16,16 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from cameras.network import health
+from cameras.network import service
 from cameras.network.domain import VN
+from cameras.network.service import NetworkUnitOfWork
 from d07.cameras.v1 import cameras_pb2 as pb
 from d07.cameras.v1 import cameras_pb2_grpc as pb_grpc
 from d07.common.v1 import common_pb2
+from d07.platform import db
 from d07.platform.events.envelope import decode_record, message_registry
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.cameras.cameras.v1"
 EVENTS = message_registry([pb.CameraRegistered, pb.CameraUpdated, pb.CameraWentOffline, pb.CameraCameOnline])
@@ -334,12 +337,7 @@ async def test_a_silent_camera_goes_offline_and_comes_back_with_a_heartbeat(
         c = await stub.GetCamera(pb.GetCameraRequest(id=cam.id), metadata=meta(platform, "police"), timeout=5)
         return not c.camera.online
 
-    for _ in range(60):
-        if await offline():
-            break
-        await asyncio.sleep(0.5)
-    else:
-        raise AssertionError("the camera stayed online")
+    await eventually(offline, within=30, interval=0.5, what="the camera offline")
 
     listed = await all_cameras(http, platform, online="false", q=cam.code)
     assert [x["id"] for x in listed] == [cam.id]
@@ -407,6 +405,10 @@ async def test_a_silent_camera_goes_offline_and_comes_back_with_a_heartbeat(
     assert "d07_cameras_offline " in metrics
 
 
+class RolledBack(Exception):
+    """Leaves a unit of work with an error: it rolls back."""
+
+
 async def test_seen_marks_cameras_in_the_callers_transaction(
     platform: Platform, stub: pb_grpc.CamerasServiceStub
 ) -> None:
@@ -414,26 +416,31 @@ async def test_seen_marks_cameras_in_the_callers_transaction(
     (a rollback leaves neither); a sign older than the last one changes nothing."""
     cam = await create(stub, platform, name="Bến xe phía Nam", status=pb.CAMERA_STATUS_INSTALLED)
     cid = uuid.UUID(cam.id)
-    conn = await asyncpg.connect(platform.database_url, server_settings={"search_path": "cameras"})
+    pool = await db.create_pool(platform.database_url, schema="cameras", min_size=1, max_size=2)
+    uow = NetworkUnitOfWork(pool, source="/d07/cameras")
     try:
-        tx = conn.transaction()
-        await tx.start()
-        await health.seen(conn, camera_ids=[cid], at=datetime.now(UTC))
-        assert await conn.fetchval("SELECT online FROM cameras WHERE id = $1", cid)
-        await tx.rollback()
-        assert not await conn.fetchval("SELECT online FROM cameras WHERE id = $1", cid)
+
+        async def seen_then_rolled_back() -> None:
+            async with uow:
+                await service.mark_seen(uow, {cid: datetime.now(UTC)})
+                assert await uow.conn.fetchval("SELECT online FROM cameras WHERE id = $1", cid)
+                raise RolledBack
+
+        with pytest.raises(RolledBack):
+            await seen_then_rolled_back()
+        assert not await pool.fetchval("SELECT online FROM cameras WHERE id = $1", cid)
 
         at = datetime.now(UTC)
-        async with conn.transaction():
-            await health.seen(conn, camera_ids=[cid, uuid.uuid4()], at=at)
-        row = await conn.fetchrow("SELECT online, last_seen_at FROM cameras WHERE id = $1", cid)
+        async with uow:
+            await service.mark_seen(uow, {cid: at, uuid.uuid4(): at})
+        row = await pool.fetchrow("SELECT online, last_seen_at FROM cameras WHERE id = $1", cid)
         assert row["online"]
         assert row["last_seen_at"] == at
-        async with conn.transaction():
-            await health.seen(conn, camera_ids=[cid], at=datetime(2019, 8, 29, tzinfo=UTC))
-        assert await conn.fetchval("SELECT last_seen_at FROM cameras WHERE id = $1", cid) == at
+        async with uow:
+            await service.mark_seen(uow, {cid: datetime(2019, 8, 29, tzinfo=UTC)})
+        assert await pool.fetchval("SELECT last_seen_at FROM cameras WHERE id = $1", cid) == at
     finally:
-        await conn.close()
+        await pool.close()
     assert (await events_of(platform, cam.id, count=2))[1] == "CameraCameOnline"
 
 

@@ -31,7 +31,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from cameras.violations import service
-from cameras.violations.feed import ActivitySignal, FeedReader
+from cameras.violations.repository import ActivitySignal
+from cameras.violations.service import FeedReader, ViolationsUnitOfWork
 from d07.cameras.v1 import cameras_pb2, cameras_pb2_grpc
 from d07.cameras.v1 import violation_events_pb2 as events_pb
 from d07.cameras.v1 import violations_pb2 as pb
@@ -40,6 +41,7 @@ from d07.platform import db
 from d07.platform.db import Conn
 from d07.platform.grpc import status_details
 from tests.support.services import Platform
+from tests.support.waiting import eventually
 
 TOPIC = "d07.cameras.violations.v1"
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "cameras" / "migrations"
@@ -196,16 +198,6 @@ async def gauge_sum(http: httpx.AsyncClient, name: str) -> float:
 
 async def first_of(read: Any) -> Any:
     return (await read)[0]
-
-
-async def until(check: Any, *, seconds: float = 30.0) -> Any:
-    """Poll an async check until it returns something truthy (bounded)."""
-    async with asyncio.timeout(seconds):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.2)
 
 
 # --- the workflow ---------------------------------------------------------------------------------------
@@ -476,7 +468,7 @@ async def test_a_violation_not_acknowledged_in_time_becomes_overdue_once(
         r = await http.get("/v1/violations", params={"overdue": "true", "unit_id": unit}, headers=police)
         return next((v for v in r.json()["items"] if v["id"] == vid), None)
 
-    seen = await until(flagged)
+    seen = await eventually(flagged, within=30)
     assert seen["overdue_at"] is not None
     assert seen["status"] == "new"
     assert seen["version"] == 1  # the flag is not a decision of anyone's: the version stays
@@ -550,14 +542,15 @@ async def test_the_overdue_check_flags_at_the_deadline_and_only_once(
             conn, camera, None, kind="crowd", react_by=deadline + timedelta(minutes=30), schema=schema
         )
 
-    assert await service.mark_overdue(pool, now=deadline - timedelta(seconds=1)) == []
-    flagged = await service.mark_overdue(pool, now=deadline)
+    uow = ViolationsUnitOfWork(pool, source="/d07/cameras")
+    assert await service.mark_overdue(uow, now=deadline - timedelta(seconds=1)) == []
+    flagged = await service.mark_overdue(uow, now=deadline)
     assert [str(v.id) for v in flagged] == [early]
     assert flagged[0].overdue_at == deadline
-    assert await service.mark_overdue(pool, now=deadline + timedelta(minutes=1)) == []  # once only
-    assert await service.next_deadline(pool) == deadline + timedelta(minutes=30)
-    assert await service.counts(pool) == {"low": (1, 1), "high": (1, 0)}
-    flagged = await service.mark_overdue(pool, now=deadline + timedelta(hours=1))
+    assert await service.mark_overdue(uow, now=deadline + timedelta(minutes=1)) == []  # once only
+    assert await service.next_deadline(uow) == deadline + timedelta(minutes=30)
+    assert await service.counts(uow) == {"low": (1, 1), "high": (1, 0)}
+    flagged = await service.mark_overdue(uow, now=deadline + timedelta(hours=1))
     assert [str(v.id) for v in flagged] == [later]
     rows = await pool.fetch(
         "SELECT violation_id, action, actor FROM violation_activity WHERE action = 'overdue'"
@@ -581,7 +574,7 @@ async def test_a_feed_reader_waits_for_a_row_that_commits_late_and_passes_it_on_
     camera = await new_schema_camera(pool)
     async with pool.acquire() as conn:
         vid = await open_violation(conn, camera, None, schema=schema)  # seq 1
-    reader = FeedReader(pool, cursor=0, visible=lambda v: True)
+    reader = FeedReader(ViolationsUnitOfWork(pool, source="/d07/cameras"), cursor=0, visible=lambda v: True)
     entries, _ = await reader.read()
     assert [(a.seq, a.action) for a, _ in entries] == [(1, "opened")]
 
@@ -622,16 +615,16 @@ async def test_a_feed_reader_waits_for_a_row_that_commits_late_and_passes_it_on_
     await pool.release(slow)
     # Once the transactions in progress at the first sight of the gap have ended (the rolled back one, and
     # any other of the server's), 4 is settled and 5 goes out.
-    entries = await until(lambda: first_of(reader.read()), seconds=10)
+    entries = await eventually(lambda: first_of(reader.read()), within=10)
     assert [(a.seq, a.actor) for a, _ in entries] == [(5, "cs.cuong")]
 
     # The signal wakes a waiting page reader when a row commits.
     signal = ActivitySignal(database_url, schema)
     async with signal.listening():
         waiting = asyncio.create_task(
-            FeedReader(pool, cursor=5, visible=lambda v: True).read_within(
-                signal, wait_seconds=20, poll_seconds=20
-            )
+            FeedReader(
+                ViolationsUnitOfWork(pool, source="/d07/cameras"), cursor=5, visible=lambda v: True
+            ).read_within(signal, wait_seconds=20, poll_seconds=20)
         )
         await asyncio.sleep(0.5)
         await pool.execute(

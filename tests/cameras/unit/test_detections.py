@@ -11,10 +11,10 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from cameras.detections import domain
-from cameras.detections.directory import Directory, Unresolved
-from cameras.detections.domain import CameraRef, KindRule, Rejected, check_camera, parse_json, parse_object
+from cameras.detections.domain import Directory, Rejected, Unresolved, check_camera, parse_json, parse_object
 from cameras.detections.messages import detection_from_pb
-from cameras.detections.opening import Joining, OpenViolation, Sighting, lock_key, plan
+from cameras.network.domain import CameraRef
+from cameras.violations.domain import Joining, KindRule, OpenViolation, Sighting, lock_key, plan
 from d07.cameras.v1 import detections_pb2 as pb
 
 NOW = datetime(2019, 8, 29, 8, 0, tzinfo=UTC)

@@ -23,17 +23,16 @@ from cameras.network.domain import (
     check_status_change,
     clamp_seen_time,
     day_range,
-    ensure_version,
     is_silent,
     online_seconds_per_day,
     progress,
     seen_effect,
-    today_in_vietnam,
     validate,
     validate_plan,
     validate_update,
 )
-from d07.platform.errors import Conflict, InvalidArgument
+from d07.platform.errors import Conflict, InvalidArgument, ensure_version
+from d07.platform.uow import vietnam_today
 
 TODAY = date(2019, 8, 29)
 
@@ -110,7 +109,7 @@ def test_update_names_what_changed_and_keeps_the_planned_day() -> None:
     assert cmd.planned_on == cam.planned_on
     assert changed_fields(cam, cmd) == ["name"]
     with pytest.raises(Conflict) as err:
-        ensure_version(cam, 2)
+        ensure_version(2, cam.version, what="camera", object_id=cam.id)
     assert err.value.code == "stale_version"
 
 
@@ -195,7 +194,7 @@ def test_online_seconds_are_cut_at_midnight_in_vietnam() -> None:
         day2: 7200 + 1800,
         date(2019, 8, 30): 0,
     }
-    assert today_in_vietnam(datetime(2019, 8, 28, 17, 30, tzinfo=UTC)) == day2
+    assert vietnam_today(datetime(2019, 8, 28, 17, 30, tzinfo=UTC)) == day2
 
 
 def test_day_ranges_are_bounded() -> None:

@@ -23,13 +23,12 @@ from cameras.violations.domain import (
     StartHandling,
     Violation,
     ViolationStatus,
-    check_version,
     comment_text,
     decide,
     filter_of,
     is_due,
 )
-from d07.platform.errors import Conflict, InvalidArgument
+from d07.platform.errors import Conflict, InvalidArgument, ensure_version
 
 NOW = datetime(2019, 8, 29, 8, 30, tzinfo=UTC)
 
@@ -140,9 +139,9 @@ def test_missing_or_oversized_fields_are_named(cmd: Command, field: str) -> None
 
 def test_a_stale_version_is_refused_as_such() -> None:
     v = violation(version=3)
-    check_version(v, 3)
+    ensure_version(3, v.version, what="violation", object_id=v.id)
     with pytest.raises(Conflict) as err:
-        check_version(v, 2)
+        ensure_version(2, v.version, what="violation", object_id=v.id)
     assert err.value.code == "stale_version"
 
 

@@ -3,17 +3,22 @@
 The three doors (Kafka JSON, gRPC, HTTP) hand their input to the same checks here, so a detection refused at
 one door is refused with the same reason at the others. Checks that need the camera network (unknown or
 decommissioned camera) take the camera as found by the caller (`check_camera`); everything else needs
-nothing but the input and the clock.
+nothing but the input and the clock. The camera directory (`Directory`) is the detections' in-memory view of
+the network that the checks are made against.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from cameras.network.domain import CameraRef
+from cameras.violations.domain import KindRule
 
 # The kinds of the camera feed contract (docs/architecture.md); their thresholds and priorities are data in
 # the `detection_kinds` table.
@@ -56,24 +61,12 @@ class Detection:
     attributes: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CameraRef:
-    """What validation and opening need of a camera: its id, status and the unit it covers."""
+@dataclass(frozen=True)
+class Rules:
+    """The settings that shape the path: D07_DETECTION_MAX_SKEW_SECONDS, D07_VIOLATION_JOIN_WINDOW_SECONDS."""
 
-    id: uuid.UUID
-    code: str
-    status: str
-    unit_id: uuid.UUID | None
-
-
-@dataclass(frozen=True, slots=True)
-class KindRule:
-    """A detection kind as data: at or above `threshold` a detection opens (or joins) a violation."""
-
-    kind: str
-    threshold: float
-    priority: str
-    reaction_minutes: int
+    max_skew: timedelta
+    join_window: timedelta
 
 
 def parse_json(raw: bytes | None, *, now: datetime, max_skew: timedelta) -> Detection:
@@ -177,3 +170,139 @@ def check_camera(code: str, camera: CameraRef | None) -> CameraRef:
     if camera.status == "decommissioned":
         raise Rejected(DECOMMISSIONED_CAMERA, f"camera {code} is decommissioned")
     return camera
+
+
+# --- the camera directory ------------------------------------------------------------------------------
+#
+# Every detection names its camera by code; asking the database once per detection would cost more than the
+# rest of the path together. So each process keeps the network (3.200 rows) and the kinds' rules in memory,
+# and the Kafka decoder, which cannot wait for the database, validates against it.
+#
+# Staleness rule:
+# - The directory is reloaded in full whenever it is older than D07_DETECTION_CAMERA_REFRESH_SECONDS (10 s) at
+#   the start of a batch (of any door). A camera registered, decommissioned or moved to another unit is
+#   therefore seen by validation within that time.
+# - A code the directory does not know is never refused on the directory's word alone the first time: the
+#   batch looks it up in the database (one query for all such codes of the batch). A code the database does
+#   not know either is remembered as absent, and later detections with it are refused straight away, but only
+#   while the directory is fresh: a stale directory refuses nothing, the batch reloads it and checks again.
+# - Detections accepted on a stale directory are checked again after the reload, before anything is stored.
+
+
+class Unresolved:
+    """The directory cannot say yet: the caller must look the code up in the database."""
+
+
+UNRESOLVED = Unresolved()
+ABSENT_MAX = 100_000
+
+
+class Directory:
+    """Camera code -> (id, status, unit) and the kinds' rules, in memory; the loading is the service's."""
+
+    def __init__(self, *, refresh_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self.by_code: dict[str, CameraRef] = {}
+        self.by_id: dict[uuid.UUID, CameraRef] = {}
+        self.absent: set[str] = set()
+        self.kinds: dict[str, KindRule] = {}
+        self.loaded_at: float | None = None
+        self.seen: dict[uuid.UUID, datetime] = {}
+
+    @property
+    def fresh(self) -> bool:
+        return self.loaded_at is not None and self.clock() - self.loaded_at < self.refresh_seconds
+
+    def lookup(self, code: str) -> CameraRef | Unresolved | None:
+        """Without waiting: the camera, None when it is known to be absent, or UNRESOLVED."""
+        camera = self.by_code.get(code)
+        if camera is not None:
+            return camera
+        if code in self.absent and self.fresh:
+            return None
+        return UNRESOLVED
+
+    def load(self, cameras: Sequence[CameraRef], kinds: Mapping[str, KindRule], *, started: float) -> None:
+        """The whole network and the kinds as read from a reload that started at `started` (clock time)."""
+        self.kinds = dict(kinds)
+        self.by_code = {c.code: c for c in cameras}
+        self.by_id = {c.id: c for c in cameras}
+        self.absent = {code for code in self.absent if code not in self.by_code}
+        self.loaded_at = started
+
+    def unknown(self, codes: Iterable[str]) -> list[str]:
+        """The codes to look up in the database (sorted)."""
+        return sorted({c for c in codes if c not in self.by_code})
+
+    def remember(self, wanted: Sequence[str], found: Sequence[CameraRef]) -> None:
+        """What a database look-up of `wanted` found: the cameras found join the directory, the other codes
+        are remembered as absent (a bounded memory: garbage codes cannot make it grow without end)."""
+        for camera in found:
+            self.by_code[camera.code] = camera
+            self.by_id[camera.id] = camera
+        if len(self.absent) > ABSENT_MAX:
+            self.absent.clear()
+        self.absent.update(set(wanted) - {c.code for c in found})
+
+    def not_seen_lately(
+        self, items: Iterable[tuple[Detection, CameraRef]], resolution_seconds: float
+    ) -> dict[uuid.UUID, datetime]:
+        """The newest detection time per camera, for the cameras this process has not reported seen within
+        `resolution_seconds` before it: the health check ignores signs closer together than that anyway, so a
+        busy camera costs it one row a second instead of one per batch."""
+        latest: dict[uuid.UUID, datetime] = {}
+        for d, camera in items:
+            if camera.id not in latest or d.occurred_at > latest[camera.id]:
+                latest[camera.id] = d.occurred_at
+        step = timedelta(seconds=resolution_seconds)
+        due = {cid: at for cid, at in latest.items() if cid not in self.seen or at > self.seen[cid] + step}
+        self.seen.update(due)
+        return due
+
+
+# --- intake through the gRPC and HTTP doors ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An item of a batch refused: its index in the caller's input, the reason and a detail."""
+
+    index: int
+    reason: str
+    detail: str
+    detection_id: str = ""
+
+
+@dataclass(frozen=True)
+class IngestDetections:
+    """A batch of detections as a door received them: `items` raw (a gRPC message's detections, the HTTP
+    body's list), each turned into a Detection (or Rejected) by `parse(item, now, max_skew)`; indexes count
+    from `first_index` (the detections of earlier messages of the same gRPC stream)."""
+
+    door: str
+    items: Sequence[Any]
+    parse: Callable[[Any, datetime, timedelta], Detection]
+    detection_id_of: Callable[[Any], str]
+    first_index: int = 0
+    # How the batch-size limit names the input: "message" and "detections" (gRPC), "request" and "body".
+    batch_name: str = "request"
+    batch_field: str = "body"
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+@dataclass
+class Stored:
+    """What one batch came to: detections stored for the first time, repeats, violations opened and joined."""
+
+    stored: int = 0
+    duplicates: int = 0
+    opened: int = 0
+    joined: int = 0

@@ -3,40 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
-import asyncpg
 import grpc
 
-from cameras.detections.directory import Directory
-from cameras.detections.domain import Detection, Rejected
-from cameras.detections.messages import detection_from_pb
-from cameras.detections.metrics import RECEIVED
-from cameras.detections.service import (
-    MAX_BATCH,
-    IngestResult,
-    Rejection,
-    Rules,
-    directory_of,
-    ingest,
-    rules_of,
-)
+from cameras.detections import service
+from cameras.detections.domain import Detection, IngestDetections, IngestResult
+from cameras.detections.messages import detection_from_pb, result_to_pb
+from cameras.detections.service import DetectionsDeps, DetectionsUnitOfWork
 from d07.cameras.v1 import detections_pb2 as pb
 from d07.cameras.v1 import detections_pb2_grpc as pb_grpc
-from d07.platform.auth import ADMIN, CAMERA_GATEWAY, require_roles
-from d07.platform.errors import FieldProblem, InvalidArgument
 from d07.platform.grpc import current_principal
-from d07.platform.runtime import Deps
 
 DOOR = "grpc"
 SERVICE_NAME = "d07.cameras.v1.DetectionsService"
 
 
+def _parse(d: pb.Detection, now: datetime, max_skew: timedelta) -> Detection:
+    return detection_from_pb(d, now=now, max_skew=max_skew)
+
+
+def _detection_id(d: pb.Detection) -> str:
+    return d.detection_id
+
+
 class DetectionsServicer(pb_grpc.DetectionsServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, directory: Directory, rules: Rules) -> None:
-        self.pool = pool
-        self.directory = directory
-        self.rules = rules
+    def __init__(self, deps: DetectionsDeps) -> None:
+        self.deps = deps
+        self.rules = service.rules_of(deps.settings)
 
     async def IngestDetections(
         self,
@@ -46,47 +40,25 @@ class DetectionsServicer(pb_grpc.DetectionsServiceServicer):
         """Each message of the stream is stored in its own transaction as it arrives; the answer sums them up.
         Indexes count detections from 0 across the whole stream."""
         principal = current_principal()
-        require_roles(principal, CAMERA_GATEWAY, ADMIN)
+        service.ensure_may_send(principal)  # before reading the stream
         total = IngestResult()
         index = 0
         async for request in request_iterator:
-            if len(request.detections) > MAX_BATCH:
-                raise InvalidArgument(
-                    f"at most {MAX_BATCH} detections per message",
-                    code="batch_too_large",
-                    fields=[FieldProblem("detections", f"{len(request.detections)} > {MAX_BATCH}")],
-                )
-            RECEIVED.labels(door=DOOR).inc(len(request.detections))
-            now = datetime.now(UTC)
-            valid: list[tuple[int, Detection]] = []
-            rejected: list[Rejection] = []
-            for d in request.detections:
-                try:
-                    valid.append((index, detection_from_pb(d, now=now, max_skew=self.rules.max_skew)))
-                except Rejected as exc:
-                    rejected.append(Rejection(index, exc.reason, exc.detail, d.detection_id))
-                index += 1
-            result = await ingest(
-                self.pool, valid, rejected, door=DOOR, principal=principal,
-                directory=self.directory, rules=self.rules,
+            cmd = IngestDetections(
+                door=DOOR, items=list(request.detections), parse=_parse, detection_id_of=_detection_id,
+                first_index=index, batch_name="message", batch_field="detections",
+            )  # fmt: skip
+            result = await service.ingest(
+                self.deps.uow(DetectionsUnitOfWork), cmd, principal,
+                directory=self.deps.directory, rules=self.rules,
             )  # fmt: skip
             total.accepted += result.accepted
             total.stored += result.stored
             total.duplicates += result.duplicates
             total.rejected += result.rejected
-        return pb.IngestDetectionsResponse(
-            accepted=total.accepted,
-            stored=total.stored,
-            duplicates=total.duplicates,
-            rejected=[
-                pb.RejectedDetection(
-                    index=r.index, reason=r.reason, detail=r.detail, detection_id=r.detection_id
-                )
-                for r in total.rejected
-            ],
-        )
+            index += len(request.detections)
+        return result_to_pb(total)
 
 
-def register(server: grpc.aio.Server, deps: Deps) -> None:
-    servicer = DetectionsServicer(deps.pool, directory_of(deps), rules_of(deps.settings))
-    pb_grpc.add_DetectionsServiceServicer_to_server(servicer, server)
+def register(server: grpc.aio.Server, deps: DetectionsDeps) -> None:
+    pb_grpc.add_DetectionsServiceServicer_to_server(DetectionsServicer(deps), server)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from cameras.detections.domain import Detection, Rejected, parse_object
-from cameras.detections.metrics import RECEIVED
-from cameras.detections.service import MAX_BATCH, Rejection, directory_of, ingest, rules_of
-from d07.platform.errors import FieldProblem, InvalidArgument
+from cameras.detections import service
+from cameras.detections.domain import Detection, IngestDetections, parse_object
+from cameras.detections.service import DetectionsDeps, DetectionsUnitOfWork
 from d07.platform.http import Caller
-from d07.platform.runtime import Deps
+from d07.platform.readmodel import ReadModel
 
 DOOR = "http"
 EXAMPLE = {
@@ -28,14 +26,14 @@ EXAMPLE = {
 }
 
 
-class RejectedRead(BaseModel):
+class RejectedRead(ReadModel):
     index: int = Field(description="Position of the item in the request's list, from 0.")
     reason: str
     detail: str
     detection_id: str = ""
 
 
-class IngestRead(BaseModel):
+class IngestRead(ReadModel):
     accepted: int = Field(description="Valid detections (stored now or stored before).")
     stored: int = Field(description="Of the accepted, stored for the first time.")
     duplicates: int = Field(description="Of the accepted, whose detection id was stored already.")
@@ -47,9 +45,12 @@ def _detection_id(item: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def router(deps: Deps) -> APIRouter:
-    pool: asyncpg.Pool = deps.pool
-    directory, rules = directory_of(deps), rules_of(deps.settings)
+def _parse(item: Any, now: datetime, max_skew: timedelta) -> Detection:
+    return parse_object(item, now=now, max_skew=max_skew)
+
+
+def router(deps: DetectionsDeps) -> APIRouter:
+    rules = service.rules_of(deps.settings)
     api = APIRouter(prefix="/v1", tags=["detections"])
 
     @api.post("/detections:batch", response_model=IngestRead)
@@ -59,29 +60,10 @@ def router(deps: Deps) -> APIRouter:
     ) -> IngestRead:
         """Detections from a gateway (role camera_gateway): the valid ones are stored and open or join
         violations; each refused item is named by its index and reason, and the others are kept."""
-        if len(items) > MAX_BATCH:
-            raise InvalidArgument(
-                f"at most {MAX_BATCH} detections per request",
-                code="batch_too_large",
-                fields=[FieldProblem("body", f"{len(items)} > {MAX_BATCH}")],
-            )
-        RECEIVED.labels(door=DOOR).inc(len(items))
-        now = datetime.now(UTC)
-        valid: list[tuple[int, Detection]] = []
-        rejected: list[Rejection] = []
-        for index, item in enumerate(items):
-            try:
-                valid.append((index, parse_object(item, now=now, max_skew=rules.max_skew)))
-            except Rejected as exc:
-                rejected.append(Rejection(index, exc.reason, exc.detail, _detection_id(item)))
-        result = await ingest(
-            pool, valid, rejected, door=DOOR, principal=caller, directory=directory, rules=rules
+        cmd = IngestDetections(door=DOOR, items=items, parse=_parse, detection_id_of=_detection_id)
+        result = await service.ingest(
+            deps.uow(DetectionsUnitOfWork), cmd, caller, directory=deps.directory, rules=rules
         )
-        return IngestRead(
-            accepted=result.accepted,
-            stored=result.stored,
-            duplicates=result.duplicates,
-            rejected=[RejectedRead(**vars(r)) for r in result.rejected],
-        )
+        return IngestRead.model_validate(result)
 
     return api

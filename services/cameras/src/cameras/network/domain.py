@@ -33,10 +33,6 @@ TRANSITIONS: dict[CameraStatus, frozenset[CameraStatus]] = {
 }
 
 
-def today_in_vietnam(now: datetime) -> date:
-    return now.astimezone(VN).date()
-
-
 @dataclass(frozen=True)
 class CreateCamera:
     code: str
@@ -99,6 +95,17 @@ class Camera:
     updated_at: datetime | None = None
     online: bool = False
     last_seen_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CameraRef:
+    """What the detections and the violations they open need of a camera: its id, code, status and the unit
+    it covers."""
+
+    id: uuid.UUID
+    code: str
+    status: str
+    unit_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -286,14 +293,6 @@ def check_status_change(
     return target, dates
 
 
-def ensure_version(camera: Camera, version: int) -> None:
-    if version != camera.version:
-        raise Conflict(
-            f"the camera changed since it was read (version {camera.version}, not {version})",
-            code="stale_version", resource_type="camera", resource_id=str(camera.id),
-        )  # fmt: skip
-
-
 # --- the installation plan -----------------------------------------------------------------------------
 
 
@@ -452,3 +451,90 @@ def online_seconds_per_day(
                 total += (hi - lo).total_seconds()
         result[day] = int(total)
     return result
+
+
+# --- commands and queries of the handlers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GetCamera:
+    camera_id: str
+
+
+@dataclass(frozen=True)
+class ListCameras:
+    where: CameraFilter
+    page_size: int | None = None
+    page_token: str = ""
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    plan: PlanInput
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    plan_id: str
+    version: int
+    plan: PlanInput
+
+
+@dataclass(frozen=True)
+class GetProgress:
+    """The progress of a plan (by id, or the latest plan when empty)."""
+
+    plan_id: str = ""
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    camera: str  # the camera's code or its id
+    at: datetime | None = None  # None: now
+
+
+@dataclass(frozen=True)
+class SendHeartbeats:
+    heartbeats: Sequence[Heartbeat]
+    # The index of the first heartbeat in the caller's stream (refusals are named by index).
+    first_index: int = 0
+
+
+@dataclass(frozen=True)
+class RejectedHeartbeat:
+    index: int
+    reason: str
+    camera_id: str
+
+
+@dataclass(frozen=True)
+class HeartbeatsResult:
+    accepted: int
+    rejected: list[RejectedHeartbeat]
+
+
+@dataclass(frozen=True)
+class GetUptime:
+    camera_id: str
+    first: date | None = None
+    last: date | None = None
+
+
+@dataclass(frozen=True)
+class InstallationProgress:
+    plan: InstallationPlan
+    total: Progress
+    districts: list[Progress]
+    days_left: int
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    """A camera as the health check sees it."""
+
+    id: uuid.UUID
+    code: str
+    unit_id: uuid.UUID | None
+    online: bool
+    last_seen_at: datetime | None

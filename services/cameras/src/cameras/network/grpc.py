@@ -5,25 +5,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC
 
-import asyncpg
 import grpc
 
 from cameras.network import service as cameras
-from cameras.network.domain import CameraFilter, ChangeStatus, CreateCamera, PlanInput, UpdateCamera
-from cameras.network.messages import (
-    STATUS_FROM_PB,
-    camera_to_pb,
-    date_from_pb,
-    date_to_pb,
-    plan_to_pb,
-    progress_to_pb,
-    timestamp,
+from cameras.network.domain import (
+    CameraFilter,
+    ChangeStatus,
+    CreateCamera,
+    CreatePlan,
+    GetCamera,
+    GetProgress,
+    GetUptime,
+    Heartbeat,
+    ListCameras,
+    PlanInput,
+    RejectedHeartbeat,
+    SendHeartbeats,
+    UpdateCamera,
+    UpdatePlan,
 )
-from cameras.network.service import Registry, parse_id
+from cameras.network.messages import camera_to_pb, plan_to_pb, progress_to_pb, status_from_pb
+from cameras.network.service import NetworkDeps, NetworkUnitOfWork
 from d07.cameras.v1 import cameras_pb2 as pb
 from d07.cameras.v1 import cameras_pb2_grpc as pb_grpc
+from d07.platform.convert import date_from_pb, date_to_pb, parse_uuid, timestamp
 from d07.platform.grpc import current_principal
-from d07.platform.runtime import Deps
 
 
 def _plan_input(
@@ -39,9 +45,11 @@ def _plan_input(
 
 
 class CamerasServicer(pb_grpc.CamerasServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, registry: Registry) -> None:
-        self.pool = pool
-        self.registry = registry
+    def __init__(self, deps: NetworkDeps) -> None:
+        self.deps = deps
+
+    def _uow(self) -> NetworkUnitOfWork:
+        return self.deps.uow(NetworkUnitOfWork)
 
     async def CreateCamera(
         self, request: pb.CreateCameraRequest, context: grpc.aio.ServicerContext
@@ -53,27 +61,29 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
             longitude=request.longitude,
             unit_id=request.unit_id,
             address=request.address,
-            status=STATUS_FROM_PB.get(request.status, "planned"),
+            status=status_from_pb(request.status, "planned"),
             district_code=request.district_code,
             commune_code=request.commune_code,
             agency=request.agency,
             planned_on=date_from_pb(request.planned_on, "planned_on"),
             installed_on=date_from_pb(request.installed_on, "installed_on"),
         )
-        camera = await cameras.create_camera(self.pool, self.registry, cmd, principal=current_principal())
+        camera = await cameras.create_camera(
+            self._uow(), cmd, current_principal(), registry=self.deps.registry
+        )
         return pb.CreateCameraResponse(camera=camera_to_pb(camera))
 
     async def GetCamera(
         self, request: pb.GetCameraRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCameraResponse:
-        camera = await cameras.get_camera(self.pool, request.id, principal=current_principal())
+        camera = await cameras.get_camera(self._uow(), GetCamera(request.id), current_principal())
         return pb.GetCameraResponse(camera=camera_to_pb(camera))
 
     async def UpdateCamera(
         self, request: pb.UpdateCameraRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpdateCameraResponse:
         cmd = UpdateCamera(
-            camera_id=parse_id(request.id),
+            camera_id=parse_uuid(request.id),
             version=request.version,
             name=request.name,
             latitude=request.latitude,
@@ -85,39 +95,36 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
             agency=request.agency,
             planned_on=date_from_pb(request.planned_on, "planned_on"),
         )
-        camera = await cameras.update_camera(self.pool, self.registry, cmd, principal=current_principal())
+        camera = await cameras.update_camera(
+            self._uow(), cmd, current_principal(), registry=self.deps.registry
+        )
         return pb.UpdateCameraResponse(camera=camera_to_pb(camera))
 
     async def ChangeCameraStatus(
         self, request: pb.ChangeCameraStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.ChangeCameraStatusResponse:
         cmd = ChangeStatus(
-            camera_id=parse_id(request.id),
+            camera_id=parse_uuid(request.id),
             version=request.version,
-            status=STATUS_FROM_PB.get(request.status, ""),
+            status=status_from_pb(request.status),
             effective_on=date_from_pb(request.effective_on, "effective_on"),
         )
-        camera = await cameras.change_camera_status(self.pool, cmd, principal=current_principal())
+        camera = await cameras.change_camera_status(self._uow(), cmd, current_principal())
         return pb.ChangeCameraStatusResponse(camera=camera_to_pb(camera))
 
     async def ListCameras(
         self, request: pb.ListCamerasRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCamerasResponse:
         where = CameraFilter(
-            status=STATUS_FROM_PB.get(request.status, ""),
+            status=status_from_pb(request.status),
             district_code=request.district_code,
             commune_code=request.commune_code,
-            unit_id=parse_id(request.unit_id, "unit_id") if request.unit_id else None,
+            unit_id=parse_uuid(request.unit_id, "unit_id") if request.unit_id else None,
             query=request.query,
             online=request.online if request.HasField("online") else None,
         )
-        found, token = await cameras.list_cameras(
-            self.pool,
-            where=where,
-            requested_size=request.page.page_size,
-            page_token=request.page.page_token,
-            principal=current_principal(),
-        )
+        query = ListCameras(where, request.page.page_size, request.page.page_token)
+        found, token = await cameras.list_cameras(self._uow(), query, current_principal())
         return pb.ListCamerasResponse(
             cameras=[camera_to_pb(c) for c in found], page={"next_page_token": token}
         )
@@ -126,27 +133,23 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
         self, request: pb.CreateInstallationPlanRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateInstallationPlanResponse:
         plan = await cameras.create_plan(
-            self.pool, self.registry, _plan_input(request), principal=current_principal()
+            self._uow(), CreatePlan(_plan_input(request)), current_principal(), registry=self.deps.registry
         )
         return pb.CreateInstallationPlanResponse(plan=plan_to_pb(plan))
 
     async def UpdateInstallationPlan(
         self, request: pb.UpdateInstallationPlanRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpdateInstallationPlanResponse:
-        plan = await cameras.update_plan(
-            self.pool,
-            self.registry,
-            request.id,
-            request.version,
-            _plan_input(request),
-            principal=current_principal(),
-        )
+        cmd = UpdatePlan(request.id, request.version, _plan_input(request))
+        plan = await cameras.update_plan(self._uow(), cmd, current_principal(), registry=self.deps.registry)
         return pb.UpdateInstallationPlanResponse(plan=plan_to_pb(plan))
 
     async def GetInstallationProgress(
         self, request: pb.GetInstallationProgressRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetInstallationProgressResponse:
-        p = await cameras.installation_progress(self.pool, request.plan_id, principal=current_principal())
+        p = await cameras.installation_progress(
+            self._uow(), GetProgress(request.plan_id), current_principal()
+        )
         return pb.GetInstallationProgressResponse(
             plan=plan_to_pb(p.plan),
             total=progress_to_pb(p.total),
@@ -163,17 +166,18 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
         """Each message of the stream is handled as it arrives (one transaction per message), so a camera is
         online as soon as its gateway says so, not when the stream ends."""
         principal = current_principal()
-        accepted, rejected, index = 0, [], 0
+        accepted, index = 0, 0
+        rejected: list[RejectedHeartbeat] = []
         async for message in request_iterator:
             batch = [
-                (h.camera_id, h.at.ToDatetime(tzinfo=UTC) if h.HasField("at") else None)
+                Heartbeat(h.camera_id, h.at.ToDatetime(tzinfo=UTC) if h.HasField("at") else None)
                 for h in message.heartbeats
             ]
-            ok, refused = await cameras.send_heartbeats(
-                self.pool, batch, principal=principal, first_index=index
+            result = await cameras.send_heartbeats(
+                self._uow(), SendHeartbeats(batch, first_index=index), principal
             )
-            accepted += ok
-            rejected += refused
+            accepted += result.accepted
+            rejected += result.rejected
             index += len(batch)
         return pb.SendHeartbeatsResponse(
             accepted=accepted,
@@ -185,13 +189,12 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
     async def GetCameraUptime(
         self, request: pb.GetCameraUptimeRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCameraUptimeResponse:
-        days = await cameras.camera_uptime(
-            self.pool,
+        query = GetUptime(
             request.camera_id,
             date_from_pb(request.from_date, "from_date"),
             date_from_pb(request.to_date, "to_date"),
-            principal=current_principal(),
         )
+        days = await cameras.camera_uptime(self._uow(), query, current_principal())
         return pb.GetCameraUptimeResponse(
             camera_id=request.camera_id,
             days=[pb.DailyUptime(day=date_to_pb(d), online_seconds=s) for d, s in days.items()],
@@ -202,5 +205,5 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
 SERVICE_NAME = "d07.cameras.v1.CamerasService"
 
 
-def register(server: grpc.aio.Server, deps: Deps) -> None:
-    pb_grpc.add_CamerasServiceServicer_to_server(CamerasServicer(deps.pool, deps.extra["registry"]), server)
+def register(server: grpc.aio.Server, deps: NetworkDeps) -> None:
+    pb_grpc.add_CamerasServiceServicer_to_server(CamerasServicer(deps), server)

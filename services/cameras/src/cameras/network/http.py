@@ -6,24 +6,29 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-import asyncpg
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import AliasPath, BaseModel, Field
 
 from cameras.network import service as cameras
 from cameras.network.domain import (
-    Camera,
     CameraFilter,
     ChangeStatus,
     CreateCamera,
-    InstallationPlan,
+    CreatePlan,
+    GetCamera,
+    GetProgress,
+    GetUptime,
+    Heartbeat,
+    ListCameras,
     PlanInput,
-    Progress,
+    SendHeartbeats,
     UpdateCamera,
+    UpdatePlan,
 )
-from cameras.network.service import Registry, parse_id
+from cameras.network.service import NetworkDeps, NetworkUnitOfWork
+from d07.platform.convert import parse_uuid
 from d07.platform.http import Caller
-from d07.platform.runtime import Deps
+from d07.platform.readmodel import ReadModel
 
 StatusName = Literal["planned", "installed", "decommissioned"]
 
@@ -62,7 +67,7 @@ class StatusChange(BaseModel):
     effective_on: date | None = None
 
 
-class CameraRead(BaseModel):
+class CameraRead(ReadModel):
     id: uuid.UUID
     code: str
     name: str
@@ -82,30 +87,6 @@ class CameraRead(BaseModel):
     updated_at: datetime | None
     online: bool
     last_seen_at: datetime | None
-
-    @classmethod
-    def of(cls, c: Camera) -> CameraRead:
-        return cls(
-            id=c.id,
-            code=c.code,
-            name=c.name,
-            unit_id=c.unit_id,
-            latitude=c.latitude,
-            longitude=c.longitude,
-            address=c.address,
-            status=c.status.value,
-            version=c.version,
-            created_at=c.created_at,
-            district_code=c.district_code,
-            commune_code=c.commune_code,
-            agency=c.agency,
-            planned_on=c.planned_on,
-            installed_on=c.installed_on,
-            decommissioned_on=c.decommissioned_on,
-            updated_at=c.updated_at,
-            online=c.online,
-            last_seen_at=c.last_seen_at,
-        )
 
 
 class CameraPage(BaseModel):
@@ -134,7 +115,7 @@ class PlanUpdate(PlanWrite):
     version: int
 
 
-class PlanRead(BaseModel):
+class PlanRead(ReadModel):
     id: uuid.UUID
     name: str
     target: int
@@ -144,45 +125,21 @@ class PlanRead(BaseModel):
     version: int
     created_at: datetime
 
-    @classmethod
-    def of(cls, p: InstallationPlan) -> PlanRead:
-        return cls(
-            id=p.id,
-            name=p.name,
-            target=p.target,
-            starts_on=p.starts_on,
-            deadline=p.deadline,
-            district_targets=p.district_targets,
-            version=p.version,
-            created_at=p.created_at,
-        )
 
+class ProgressRead(ReadModel):
+    """A row of progress: the counts are the domain's `counts`, remaining and per cent its properties."""
 
-class ProgressRead(BaseModel):
     district_code: str
     target: int
-    planned: int
-    installed: int
-    decommissioned: int
-    installed_by_deadline: int
+    planned: int = Field(validation_alias=AliasPath("counts", "planned"))
+    installed: int = Field(validation_alias=AliasPath("counts", "installed"))
+    decommissioned: int = Field(validation_alias=AliasPath("counts", "decommissioned"))
+    installed_by_deadline: int = Field(validation_alias=AliasPath("counts", "installed_by_deadline"))
     remaining: int
     percent_installed: float
 
-    @classmethod
-    def of(cls, p: Progress) -> ProgressRead:
-        return cls(
-            district_code=p.district_code,
-            target=p.target,
-            planned=p.counts.planned,
-            installed=p.counts.installed,
-            decommissioned=p.counts.decommissioned,
-            installed_by_deadline=p.counts.installed_by_deadline,
-            remaining=p.remaining,
-            percent_installed=p.percent_installed,
-        )
 
-
-class InstallationProgressRead(BaseModel):
+class InstallationProgressRead(ReadModel):
     plan: PlanRead
     total: ProgressRead
     districts: list[ProgressRead]
@@ -199,13 +156,13 @@ class HeartbeatBatch(BaseModel):
     heartbeats: list[HeartbeatIn] = Field(max_length=10_000)
 
 
-class RejectedRead(BaseModel):
+class RejectedRead(ReadModel):
     index: int
     reason: str
     camera_id: str
 
 
-class HeartbeatResult(BaseModel):
+class HeartbeatResult(ReadModel):
     accepted: int
     rejected: list[RejectedRead]
 
@@ -221,17 +178,17 @@ class UptimeRead(BaseModel):
     total_online_seconds: int
 
 
-def router(deps: Deps) -> APIRouter:
-    pool: asyncpg.Pool = deps.pool
-    registry: Registry = deps.extra["registry"]
+def router(deps: NetworkDeps) -> APIRouter:
+    registry = deps.registry
     api = APIRouter(prefix="/v1", tags=["cameras"])
+
+    def uow() -> NetworkUnitOfWork:
+        return deps.uow(NetworkUnitOfWork)
 
     @api.post("/cameras", status_code=status.HTTP_201_CREATED, response_model=CameraRead)
     async def create_camera(body: CameraCreate, caller: Caller) -> CameraRead:
-        camera = await cameras.create_camera(
-            pool, registry, CreateCamera(**body.model_dump()), principal=caller
-        )
-        return CameraRead.of(camera)
+        cmd = CreateCamera(**body.model_dump())
+        return CameraRead.model_validate(await cameras.create_camera(uow(), cmd, caller, registry=registry))
 
     @api.get("/cameras", response_model=CameraPage)
     async def list_cameras(
@@ -249,28 +206,26 @@ def router(deps: Deps) -> APIRouter:
             status=status or "",
             district_code=district_code,
             commune_code=commune_code,
-            unit_id=parse_id(unit_id, "unit_id") if unit_id else None,
+            unit_id=parse_uuid(unit_id, "unit_id") if unit_id else None,
             query=q,
             online=online,
         )
-        found, token = await cameras.list_cameras(
-            pool, where=where, requested_size=page_size, page_token=page_token, principal=caller
-        )
-        return CameraPage(items=[CameraRead.of(c) for c in found], next_page_token=token)
+        found, token = await cameras.list_cameras(uow(), ListCameras(where, page_size, page_token), caller)
+        return CameraPage(items=[CameraRead.model_validate(c) for c in found], next_page_token=token)
 
     @api.get("/cameras/{camera_id}", response_model=CameraRead)
     async def get_camera(camera_id: str, caller: Caller) -> CameraRead:
-        return CameraRead.of(await cameras.get_camera(pool, camera_id, principal=caller))
+        return CameraRead.model_validate(await cameras.get_camera(uow(), GetCamera(camera_id), caller))
 
     @api.put("/cameras/{camera_id}", response_model=CameraRead)
     async def update_camera(camera_id: str, body: CameraUpdate, caller: Caller) -> CameraRead:
-        cmd = UpdateCamera(camera_id=parse_id(camera_id), **body.model_dump())
-        return CameraRead.of(await cameras.update_camera(pool, registry, cmd, principal=caller))
+        cmd = UpdateCamera(camera_id=parse_uuid(camera_id), **body.model_dump())
+        return CameraRead.model_validate(await cameras.update_camera(uow(), cmd, caller, registry=registry))
 
     @api.post("/cameras/{camera_id}/status", response_model=CameraRead)
     async def change_status(camera_id: str, body: StatusChange, caller: Caller) -> CameraRead:
-        cmd = ChangeStatus(camera_id=parse_id(camera_id), **body.model_dump())
-        return CameraRead.of(await cameras.change_camera_status(pool, cmd, principal=caller))
+        cmd = ChangeStatus(camera_id=parse_uuid(camera_id), **body.model_dump())
+        return CameraRead.model_validate(await cameras.change_camera_status(uow(), cmd, caller))
 
     @api.get("/cameras/{camera_id}/uptime", response_model=UptimeRead)
     async def camera_uptime(
@@ -279,43 +234,31 @@ def router(deps: Deps) -> APIRouter:
         from_date: Annotated[date | None, Query(alias="from")] = None,
         to_date: Annotated[date | None, Query(alias="to")] = None,
     ) -> UptimeRead:
-        days = await cameras.camera_uptime(pool, camera_id, from_date, to_date, principal=caller)
+        days = await cameras.camera_uptime(uow(), GetUptime(camera_id, from_date, to_date), caller)
         return UptimeRead(
-            camera_id=parse_id(camera_id),
+            camera_id=parse_uuid(camera_id),
             days=[DayUptime(day=d, online_seconds=s) for d, s in days.items()],
             total_online_seconds=sum(days.values()),
         )
 
     @api.post("/heartbeats", response_model=HeartbeatResult)
     async def send_heartbeats(body: HeartbeatBatch, caller: Caller) -> HeartbeatResult:
-        accepted, rejected = await cameras.send_heartbeats(
-            pool, [(h.camera_id, h.at) for h in body.heartbeats], principal=caller
-        )
-        return HeartbeatResult(
-            accepted=accepted,
-            rejected=[RejectedRead(index=r.index, reason=r.reason, camera_id=r.camera_id) for r in rejected],
-        )
+        cmd = SendHeartbeats([Heartbeat(h.camera_id, h.at) for h in body.heartbeats])
+        return HeartbeatResult.model_validate(await cameras.send_heartbeats(uow(), cmd, caller))
 
     @api.post("/installation-plans", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
     async def create_plan(body: PlanWrite, caller: Caller) -> PlanRead:
-        return PlanRead.of(await cameras.create_plan(pool, registry, body.command(), principal=caller))
+        plan = await cameras.create_plan(uow(), CreatePlan(body.command()), caller, registry=registry)
+        return PlanRead.model_validate(plan)
 
     @api.put("/installation-plans/{plan_id}", response_model=PlanRead)
     async def update_plan(plan_id: str, body: PlanUpdate, caller: Caller) -> PlanRead:
-        plan = await cameras.update_plan(
-            pool, registry, plan_id, body.version, body.command(), principal=caller
-        )
-        return PlanRead.of(plan)
+        cmd = UpdatePlan(plan_id, body.version, body.command())
+        return PlanRead.model_validate(await cameras.update_plan(uow(), cmd, caller, registry=registry))
 
     @api.get("/installation-progress", response_model=InstallationProgressRead)
     async def installation_progress(caller: Caller, plan_id: str = "") -> InstallationProgressRead:
-        p = await cameras.installation_progress(pool, plan_id, principal=caller)
-        return InstallationProgressRead(
-            plan=PlanRead.of(p.plan),
-            total=ProgressRead.of(p.total),
-            districts=[ProgressRead.of(d) for d in p.districts],
-            days_left=p.days_left,
-            as_of=p.as_of,
-        )
+        p = await cameras.installation_progress(uow(), GetProgress(plan_id), caller)
+        return InstallationProgressRead.model_validate(p)
 
     return api

@@ -3,52 +3,35 @@ carry them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from typing import cast
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from cameras.network.domain import Camera, CameraStatus, InstallationPlan, Progress
+from cameras.network.domain import Camera, CameraStatus, HealthRow, InstallationPlan, Progress
 from d07.cameras.v1 import cameras_pb2 as pb
-from d07.common.v1 import common_pb2
-from d07.platform.auth import Principal
-from d07.platform.errors import FieldProblem, InvalidArgument
+from d07.platform.convert import EnumMap, optional_date_to_pb, optional_timestamp, timestamp
 
-SOURCE = "/d07/cameras"
 CAMERAS_TOPIC = "d07.cameras.cameras.v1"
 PLANS_TOPIC = "d07.cameras.plans.v1"
 
-STATUS_TO_PB = {
-    CameraStatus.PLANNED: pb.CAMERA_STATUS_PLANNED,
-    CameraStatus.INSTALLED: pb.CAMERA_STATUS_INSTALLED,
-    CameraStatus.DECOMMISSIONED: pb.CAMERA_STATUS_DECOMMISSIONED,
-}
-STATUS_FROM_PB = {v: k.value for k, v in STATUS_TO_PB.items()}
+STATUSES = EnumMap(
+    {
+        CameraStatus.PLANNED: pb.CAMERA_STATUS_PLANNED,
+        CameraStatus.INSTALLED: pb.CAMERA_STATUS_INSTALLED,
+        CameraStatus.DECOMMISSIONED: pb.CAMERA_STATUS_DECOMMISSIONED,
+    },
+    field="status",
+)
 
 
-def timestamp(at: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(at)
-    return ts
+def status_from_pb(number: int, default: str = "") -> str:
+    """The status's name; `default` for the unspecified value or a number the API does not know (the
+    handler's validation names the field then)."""
+    status = STATUSES.from_pb_table.get(number)
+    return status.value if status is not None else default
 
 
-def date_to_pb(day: date | None) -> common_pb2.Date | None:
-    return common_pb2.Date(year=day.year, month=day.month, day=day.day) if day else None
-
-
-def date_from_pb(value: common_pb2.Date, field: str) -> date | None:
-    """An unset (all zero) date is None; an impossible one is an InvalidArgument naming the field."""
-    if not (value.year or value.month or value.day):
-        return None
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        raise InvalidArgument(
-            "not a calendar date", code="invalid_date", fields=[FieldProblem(field, "a real date")]
-        ) from None
-
-
-def actor(principal: Principal) -> common_pb2.Actor:
-    return common_pb2.Actor(subject=principal.subject, roles=sorted(principal.roles))
+def status_to_pb(status: CameraStatus | None) -> pb.CameraStatus:
+    return cast(pb.CameraStatus, STATUSES.to_pb(status))
 
 
 def camera_to_pb(camera: Camera) -> pb.Camera:
@@ -60,18 +43,18 @@ def camera_to_pb(camera: Camera) -> pb.Camera:
         latitude=camera.latitude,
         longitude=camera.longitude,
         address=camera.address,
-        status=STATUS_TO_PB[camera.status],
+        status=status_to_pb(camera.status),
         version=camera.version,
         created_at=timestamp(camera.created_at),
         district_code=camera.district_code,
         commune_code=camera.commune_code,
         agency=camera.agency,
-        planned_on=date_to_pb(camera.planned_on),
-        installed_on=date_to_pb(camera.installed_on),
-        decommissioned_on=date_to_pb(camera.decommissioned_on),
-        updated_at=timestamp(camera.updated_at) if camera.updated_at else None,
+        planned_on=optional_date_to_pb(camera.planned_on),
+        installed_on=optional_date_to_pb(camera.installed_on),
+        decommissioned_on=optional_date_to_pb(camera.decommissioned_on),
+        updated_at=optional_timestamp(camera.updated_at),
         online=camera.online,
-        last_seen_at=timestamp(camera.last_seen_at) if camera.last_seen_at else None,
+        last_seen_at=optional_timestamp(camera.last_seen_at),
     )
 
 
@@ -80,8 +63,8 @@ def plan_to_pb(plan: InstallationPlan) -> pb.InstallationPlan:
         id=str(plan.id),
         name=plan.name,
         target=plan.target,
-        starts_on=date_to_pb(plan.starts_on),
-        deadline=date_to_pb(plan.deadline),
+        starts_on=optional_date_to_pb(plan.starts_on),
+        deadline=optional_date_to_pb(plan.deadline),
         district_targets=[
             pb.DistrictTarget(district_code=d, target=t) for d, t in sorted(plan.district_targets.items())
         ],
@@ -100,4 +83,24 @@ def progress_to_pb(p: Progress) -> pb.ProgressFigures:
         installed_by_deadline=p.counts.installed_by_deadline,
         remaining=p.remaining,
         percent_installed=p.percent_installed,
+    )
+
+
+def came_online(row: HealthRow, at: datetime) -> pb.CameraCameOnline:
+    return pb.CameraCameOnline(
+        camera_id=str(row.id),
+        code=row.code,
+        unit_id=str(row.unit_id or ""),
+        at=timestamp(at),
+        previous_seen_at=optional_timestamp(row.last_seen_at),
+    )
+
+
+def went_offline(row: HealthRow, detected_at: datetime) -> pb.CameraWentOffline:
+    return pb.CameraWentOffline(
+        camera_id=str(row.id),
+        code=row.code,
+        unit_id=str(row.unit_id or ""),
+        last_seen_at=optional_timestamp(row.last_seen_at),
+        detected_at=timestamp(detected_at),
     )

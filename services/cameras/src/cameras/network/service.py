@@ -1,38 +1,54 @@
 """Handlers of the camera network: cameras, their status, the installation plan, heartbeats and online time.
 
-Each change is one transaction that writes the state, its audit row and its event (through the outbox)."""
+Each change is one transaction that writes the state, its audit row and its event (through the outbox).
+
+Health: signs of life (heartbeats through every door, detections on the topic) keep a camera online; a silence
+longer than the configured threshold makes it offline. Each transition is announced once, in the transaction
+that makes it (CameraCameOnline, CameraWentOffline), and opens or closes an online interval, from which online
+seconds per day are read. `mark_seen` runs in the caller's open unit of work (a heartbeat's, or a detections
+batch's), `take_offline` is the health worker's pass.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-import asyncpg
+from prometheus_client import Counter
 
-from cameras.network import health
-from cameras.network import repository as cameras_repo
+from cameras.config import CamerasSettings
 from cameras.network.domain import (
     Camera,
-    CameraFilter,
     CameraStatus,
     ChangeStatus,
     CreateCamera,
+    CreatePlan,
+    GetCamera,
+    GetProgress,
+    GetUptime,
+    HealthRow,
+    HeartbeatsResult,
     InstallationPlan,
+    InstallationProgress,
+    ListCameras,
     PlanInput,
-    Progress,
+    RejectedHeartbeat,
+    SeenEffect,
+    SendHeartbeats,
     UpdateCamera,
+    UpdatePlan,
     changed_fields,
     check_status_change,
+    clamp_seen_time,
     day_bounds,
     day_range,
-    ensure_version,
     online_seconds_per_day,
     progress,
-    today_in_vietnam,
+    seen_effect,
     validate,
     validate_plan,
     validate_update,
@@ -40,15 +56,14 @@ from cameras.network.domain import (
 from cameras.network.messages import (
     CAMERAS_TOPIC,
     PLANS_TOPIC,
-    SOURCE,
-    STATUS_FROM_PB,
-    STATUS_TO_PB,
-    actor,
+    came_online,
     camera_to_pb,
     plan_to_pb,
+    status_to_pb,
+    went_offline,
 )
+from cameras.network.repository import CameraRepository, PlanRepository
 from d07.cameras.v1 import cameras_pb2 as pb
-from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     AUDITOR,
@@ -62,19 +77,19 @@ from d07.platform.auth import (
     ensure_unit_access,
     require_roles,
 )
+from d07.platform.convert import actor, parse_uuid
 from d07.platform.db import Conn
 from d07.platform.errors import (
     AlreadyExists,
-    Conflict,
     FieldProblem,
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    StaleVersion,
+    ensure_version,
 )
-from d07.platform.events import outbox
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
-
-__all__ = ["CAMERAS_TOPIC", "STATUS_FROM_PB", "camera_to_pb"]
+from d07.platform.uow import UnitOfWork
 
 MANAGERS = (ADMIN, DIC_OPERATOR)
 PROVINCE_READERS = (ADMIN, DIC_OPERATOR, POLICE, AUDITOR, CHAIRMAN_OFFICE, SERVICE)
@@ -83,25 +98,52 @@ HEARTBEAT_SENDERS = (CAMERA_GATEWAY, ADMIN)
 # A heartbeat dated further ahead than this is refused; a smaller lead (a gateway's clock) counts as now.
 HEARTBEAT_MAX_LEAD = timedelta(minutes=5)
 UUID_TEXT = re.compile(r"^[0-9a-fA-F-]{32,36}$")
+# An online camera's last-seen time is rewritten at most once per this many seconds of newer signs: a camera
+# sending many detections a second costs one row update a second, not one per batch. It bounds the error of
+# online time and must stay well below the offline threshold.
+SEEN_RESOLUTION_SECONDS = 1.0
+# The offline check handles at most this many cameras per transaction.
+OFFLINE_BATCH = 1000
+
+TRANSITIONS = Counter(
+    "d07_camera_health_transitions_total",
+    "Cameras that came online or went offline",
+    ["to"],
+)
+
+
+class NetworkUnitOfWork(UnitOfWork):
+    cameras: CameraRepository
+    plans: PlanRepository
+
+    def bind(self, conn: Conn) -> None:
+        super().bind(conn)
+        self.cameras = CameraRepository(conn)
+        self.plans = PlanRepository(conn)
 
 
 class Registry(Protocol):
+    """What the handlers ask the registry (cameras.network.registry_client over gRPC)."""
+
     async def missing_units(self, unit_ids: list[str]) -> list[str]: ...
 
     async def divisions(self) -> dict[str, frozenset[str]]: ...
 
 
-def parse_id(value: str, field: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise InvalidArgument(
-            "not an id", code="invalid_id", fields=[FieldProblem(field, "a UUID is expected")]
-        ) from None
+U = TypeVar("U", bound=UnitOfWork)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+class NetworkDeps(Protocol):
+    """What the network's doors and workers take of the service's dependencies (cameras.bootstrap's
+    CamerasDeps)."""
+
+    @property
+    def settings(self) -> CamerasSettings: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    def uow(self, cls: type[U]) -> U: ...
 
 
 async def _check_references(
@@ -139,26 +181,24 @@ def _not_found(camera_id: uuid.UUID) -> NotFound:
     )
 
 
-def _stale(camera: Camera) -> Conflict:
-    return Conflict(
-        f"the camera changed since it was read (now version {camera.version})",
-        code="stale_version", resource_type="camera", resource_id=str(camera.id),
-    )  # fmt: skip
+async def _current(uow: NetworkUnitOfWork, camera_id: uuid.UUID, version: int) -> Camera:
+    """The camera, locked, if the caller read it at `version`."""
+    camera = await uow.cameras.get(camera_id, for_update=True)
+    if camera is None:
+        raise _not_found(camera_id)
+    ensure_version(version, camera.version, what="camera", object_id=camera.id)
+    return camera
 
 
 async def _announce_update(
-    conn: Conn, camera: Camera, *, principal: Principal, previous: CameraStatus | None = None
+    uow: NetworkUnitOfWork, camera: Camera, *, principal: Principal, previous: CameraStatus | None = None
 ) -> None:
-    await outbox.add(
-        conn,
-        topic=CAMERAS_TOPIC,
+    await uow.publish(
+        CAMERAS_TOPIC,
         key=str(camera.id),
-        source=SOURCE,
         subject=str(camera.id),
         message=pb.CameraUpdated(
-            camera=camera_to_pb(camera),
-            actor=actor(principal),
-            previous_status=STATUS_TO_PB[previous] if previous else pb.CAMERA_STATUS_UNSPECIFIED,
+            camera=camera_to_pb(camera), actor=actor(principal), previous_status=status_to_pb(previous)
         ),
     )
 
@@ -167,16 +207,16 @@ async def _announce_update(
 
 
 async def create_camera(
-    pool: asyncpg.Pool, registry: Registry, cmd: CreateCamera, *, principal: Principal
+    uow: NetworkUnitOfWork, cmd: CreateCamera, principal: Principal, *, registry: Registry
 ) -> Camera:
     require_roles(principal, *MANAGERS)
-    cmd = validate(cmd, today=today_in_vietnam(_now()))
+    cmd = validate(cmd, today=uow.today())
     district, commune = await _check_references(
         registry, unit_id=cmd.unit_id, district_code=cmd.district_code, commune_code=cmd.commune_code
     )
     cmd = replace(cmd, district_code=district, commune_code=commune)
-    async with pool.acquire() as conn, conn.transaction():
-        camera = await cameras_repo.add(conn, camera_id=uuid.uuid4(), cmd=cmd)
+    async with uow:
+        camera = await uow.cameras.add(camera_id=uuid.uuid4(), cmd=cmd)
         if camera is None:
             raise AlreadyExists(
                 f"a camera with code {cmd.code} exists",
@@ -184,19 +224,16 @@ async def create_camera(
                 resource_type="camera",
                 resource_id=cmd.code,
             )
-        await audit.record(
-            conn,
+        await uow.audit(
             action="camera.create",
             object_type="camera",
             object_id=str(camera.id),
             unit_id=cmd.unit_id or None,
             details={"code": camera.code, "unit_id": cmd.unit_id, "status": camera.status.value},
         )
-        await outbox.add(
-            conn,
-            topic=CAMERAS_TOPIC,
+        await uow.publish(
+            CAMERAS_TOPIC,
             key=str(camera.id),
-            source=SOURCE,
             subject=str(camera.id),
             message=pb.CameraRegistered(camera=camera_to_pb(camera), actor=actor(principal)),
         )
@@ -207,11 +244,11 @@ def _ensure_reads(principal: Principal, camera: Camera) -> None:
     ensure_unit_access(principal, str(camera.unit_id) if camera.unit_id else None)
 
 
-async def get_camera(pool: asyncpg.Pool, camera_id: str, *, principal: Principal) -> Camera:
+async def get_camera(uow: NetworkUnitOfWork, query: GetCamera, principal: Principal) -> Camera:
     require_roles(principal, *READERS)
-    cid = parse_id(camera_id)
-    async with pool.acquire() as conn:
-        camera = await cameras_repo.get(conn, camera_id=cid)
+    cid = parse_uuid(query.camera_id)
+    async with uow:
+        camera = await uow.cameras.get(cid)
     if camera is None:
         raise _not_found(cid)
     _ensure_reads(principal, camera)
@@ -219,15 +256,13 @@ async def get_camera(pool: asyncpg.Pool, camera_id: str, *, principal: Principal
 
 
 async def update_camera(
-    pool: asyncpg.Pool, registry: Registry, cmd: UpdateCamera, *, principal: Principal
+    uow: NetworkUnitOfWork, cmd: UpdateCamera, principal: Principal, *, registry: Registry
 ) -> Camera:
-    """New details of a camera read at `cmd.version` (a stale version is refused: re-read and retry)."""
+    """New details of a camera read at `cmd.version` (a stale version is refused: re-read and retry). The
+    registry is asked between two transactions, never while a camera is locked."""
     require_roles(principal, *MANAGERS)
-    async with pool.acquire() as conn:
-        camera = await cameras_repo.get(conn, camera_id=cmd.camera_id)
-    if camera is None:
-        raise _not_found(cmd.camera_id)
-    ensure_version(camera, cmd.version)
+    async with uow:
+        camera = await _current(uow, cmd.camera_id, cmd.version)
     cmd = validate_update(cmd, camera)
     changed = changed_fields(camera, cmd)
     if not changed:
@@ -239,57 +274,48 @@ async def update_camera(
         commune_code=cmd.commune_code,
     )
     cmd = replace(cmd, district_code=district, commune_code=commune)
-    async with pool.acquire() as conn, conn.transaction():
-        updated = await cameras_repo.update(conn, camera=camera, cmd=cmd)
+    async with uow:
+        camera = await _current(uow, cmd.camera_id, cmd.version)
+        updated = await uow.cameras.update(camera=camera, cmd=cmd)
         if updated is None:
-            now = await cameras_repo.get(conn, camera_id=camera.id)
-            raise _stale(now or camera)
-        await audit.record(
-            conn,
+            raise StaleVersion("the camera changed since it was read", code="stale_version")
+        await uow.audit(
             action="camera.update",
             object_type="camera",
             object_id=str(camera.id),
             unit_id=cmd.unit_id or None,
             details={"changed": changed, "version": updated.version},
         )
-        await _announce_update(conn, updated, principal=principal)
+        await _announce_update(uow, updated, principal=principal)
     return updated
 
 
-async def change_camera_status(pool: asyncpg.Pool, cmd: ChangeStatus, *, principal: Principal) -> Camera:
+async def change_camera_status(uow: NetworkUnitOfWork, cmd: ChangeStatus, principal: Principal) -> Camera:
     require_roles(principal, *MANAGERS)
-    async with pool.acquire() as conn, conn.transaction():
-        camera = await cameras_repo.get(conn, camera_id=cmd.camera_id, for_update=True)
-        if camera is None:
-            raise _not_found(cmd.camera_id)
-        ensure_version(camera, cmd.version)
-        status, dates = check_status_change(camera, cmd, today=today_in_vietnam(_now()))
-        updated = await cameras_repo.set_status(conn, camera=camera, status=status, dates=dates)
+    async with uow:
+        camera = await _current(uow, cmd.camera_id, cmd.version)
+        status, dates = check_status_change(camera, cmd, today=uow.today())
+        updated = await uow.cameras.set_status(camera=camera, status=status, dates=dates)
         if updated is None:
-            raise _stale(camera)
-        await audit.record(
-            conn,
+            raise StaleVersion("the camera changed since it was read", code="stale_version")
+        await uow.audit(
             action=f"camera.{status.value}",
             object_type="camera",
             object_id=str(camera.id),
             unit_id=str(camera.unit_id) if camera.unit_id else None,
             details={"from": camera.status.value, "to": status.value, "version": updated.version},
         )
-        await _announce_update(conn, updated, principal=principal, previous=camera.status)
+        await _announce_update(uow, updated, principal=principal, previous=camera.status)
     return updated
 
 
 async def list_cameras(
-    pool: asyncpg.Pool,
-    *,
-    where: CameraFilter,
-    requested_size: int | None,
-    page_token: str,
-    principal: Principal,
+    uow: NetworkUnitOfWork, query: ListCameras, principal: Principal
 ) -> tuple[list[Camera], str]:
     """A page of cameras and the token of the next page ('' on the last). A unit officer sees the cameras
     covering its own unit only."""
     require_roles(principal, *READERS)
+    where = query.where
     if principal.is_unit_officer_only:
         own = uuid.UUID(principal.unit_id) if principal.unit_id else None
         if own is None or (where.unit_id is not None and where.unit_id != own):
@@ -300,11 +326,11 @@ async def list_cameras(
             "unknown status", code="invalid_status",
             fields=[FieldProblem("status", "planned, installed or decommissioned")],
         )  # fmt: skip
-    limit = page_size(requested_size)
-    position = decode_cursor(page_token, filters=where.fingerprint())
-    after = (str(position[0]), parse_id(str(position[1]), "page_token")) if position else None
-    async with pool.acquire() as conn:
-        rows = await cameras_repo.page(conn, where=where, after=after, limit=limit + 1)
+    limit = page_size(query.page_size)
+    position = decode_cursor(query.page_token, filters=where.fingerprint())
+    after = (str(position[0]), parse_uuid(str(position[1]), "page_token")) if position else None
+    async with uow:
+        rows = await uow.cameras.page(where=where, after=after, limit=limit + 1)
     if len(rows) <= limit:
         return rows, ""
     last = rows[limit - 1]
@@ -326,165 +352,188 @@ async def _check_plan_districts(registry: Registry, cmd: PlanInput) -> None:
         )  # fmt: skip
 
 
-async def _announce_plan(conn: Conn, plan: InstallationPlan, *, principal: Principal, action: str) -> None:
-    await audit.record(
-        conn,
+async def _announce_plan(
+    uow: NetworkUnitOfWork, plan: InstallationPlan, *, principal: Principal, action: str
+) -> None:
+    await uow.audit(
         action=action,
         object_type="installation_plan",
         object_id=str(plan.id),
         details={"target": plan.target, "deadline": plan.deadline.isoformat(), "version": plan.version},
     )
-    await outbox.add(
-        conn,
-        topic=PLANS_TOPIC,
+    await uow.publish(
+        PLANS_TOPIC,
         key=str(plan.id),
-        source=SOURCE,
         subject=str(plan.id),
         message=pb.InstallationPlanSet(plan=plan_to_pb(plan), actor=actor(principal)),
     )
 
 
 async def create_plan(
-    pool: asyncpg.Pool, registry: Registry, cmd: PlanInput, *, principal: Principal
+    uow: NetworkUnitOfWork, cmd: CreatePlan, principal: Principal, *, registry: Registry
 ) -> InstallationPlan:
     require_roles(principal, *MANAGERS)
-    cmd = validate_plan(cmd)
-    await _check_plan_districts(registry, cmd)
-    async with pool.acquire() as conn, conn.transaction():
-        plan = await cameras_repo.add_plan(conn, plan_id=uuid.uuid4(), cmd=cmd)
-        await _announce_plan(conn, plan, principal=principal, action="installation_plan.create")
+    plan_input = validate_plan(cmd.plan)
+    await _check_plan_districts(registry, plan_input)
+    async with uow:
+        plan = await uow.plans.add(plan_id=uuid.uuid4(), cmd=plan_input)
+        await _announce_plan(uow, plan, principal=principal, action="installation_plan.create")
     return plan
 
 
 async def update_plan(
-    pool: asyncpg.Pool,
-    registry: Registry,
-    plan_id: str,
-    version: int,
-    cmd: PlanInput,
-    *,
-    principal: Principal,
+    uow: NetworkUnitOfWork, cmd: UpdatePlan, principal: Principal, *, registry: Registry
 ) -> InstallationPlan:
     require_roles(principal, *MANAGERS)
-    pid = parse_id(plan_id)
-    cmd = validate_plan(cmd)
-    await _check_plan_districts(registry, cmd)
-    async with pool.acquire() as conn, conn.transaction():
-        plan = await cameras_repo.get_plan(conn, plan_id=pid)
+    pid = parse_uuid(cmd.plan_id)
+    plan_input = validate_plan(cmd.plan)
+    await _check_plan_districts(registry, plan_input)
+    async with uow:
+        plan = await uow.plans.get(pid)
         if plan is None:
             raise NotFound(f"no plan {pid}", code="plan_not_found", resource_type="installation_plan")
-        if plan.version != version:
-            raise Conflict(
-                f"the plan changed since it was read (version {plan.version})", code="stale_version",
-                resource_type="installation_plan", resource_id=str(pid),
-            )  # fmt: skip
-        updated = await cameras_repo.update_plan(conn, plan=plan, cmd=cmd)
+        ensure_version(cmd.version, plan.version, what="installation plan", object_id=pid)
+        updated = await uow.plans.update(plan=plan, cmd=plan_input)
         if updated is None:
-            raise Conflict("the plan changed since it was read", code="stale_version")
-        await _announce_plan(conn, updated, principal=principal, action="installation_plan.update")
+            raise StaleVersion("the plan changed since it was read", code="stale_version")
+        await _announce_plan(uow, updated, principal=principal, action="installation_plan.update")
     return updated
 
 
-@dataclass(frozen=True)
-class InstallationProgress:
-    plan: InstallationPlan
-    total: Progress
-    districts: list[Progress]
-    days_left: int
-    as_of: datetime
-
-
 async def installation_progress(
-    pool: asyncpg.Pool, plan_id: str, *, principal: Principal
+    uow: NetworkUnitOfWork, query: GetProgress, principal: Principal
 ) -> InstallationProgress:
     """The plan (by id, or the latest) against the network as it stands now, read in one snapshot."""
     require_roles(principal, *PROVINCE_READERS)
-    pid = parse_id(plan_id, "plan_id") if plan_id else None
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        plan = await cameras_repo.get_plan(conn, plan_id=pid)
+    pid = parse_uuid(query.plan_id, "plan_id") if query.plan_id else None
+    async with uow:
+        await uow.plans.snapshot()
+        plan = await uow.plans.get(pid)
         if plan is None:
             raise NotFound(
                 "no installation plan" + (f" {pid}" if pid else " yet"),
                 code="plan_not_found", resource_type="installation_plan", resource_id=str(pid or ""),
             )  # fmt: skip
-        counts = await cameras_repo.status_counts(conn, deadline=plan.deadline)
-    now = _now()
+        counts = await uow.plans.status_counts(deadline=plan.deadline)
+    now = uow.now()
     total, districts = progress(plan, counts)
-    return InstallationProgress(plan, total, districts, (plan.deadline - today_in_vietnam(now)).days, now)
+    return InstallationProgress(plan, total, districts, (plan.deadline - uow.today()).days, now)
 
 
 # --- health --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rejected:
-    index: int
-    reason: str
-    camera_id: str
-
-
 async def send_heartbeats(
-    pool: asyncpg.Pool,
-    heartbeats: Sequence[tuple[str, datetime | None]],
-    *,
-    principal: Principal,
-    first_index: int = 0,
-) -> tuple[int, list[Rejected]]:
-    """Heartbeats `(camera code or id, time or None for now)`: how many were accepted and each refused one by
+    uow: NetworkUnitOfWork, cmd: SendHeartbeats, principal: Principal
+) -> HeartbeatsResult:
+    """Heartbeats (camera code or id, time or None for now): how many were accepted and each refused one by
     index (counted from `first_index`) and reason. The accepted ones mark their cameras seen in one
     transaction. Heartbeats are not audited one by one: they are a machine's pulse, not a change by someone;
     the transitions they cause are events."""
     require_roles(principal, *HEARTBEAT_SENDERS)
-    now = _now()
-    rejected: list[Rejected] = []
+    now = uow.now()
+    rejected: list[RejectedHeartbeat] = []
     parsed: list[tuple[int, str, uuid.UUID | None, datetime]] = []
-    for n, (ref, at) in enumerate(heartbeats, start=first_index):
-        ref = ref.strip()
-        at = at or now
+    for n, beat in enumerate(cmd.heartbeats, start=cmd.first_index):
+        ref = beat.camera.strip()
+        at = beat.at or now
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         if at - now > HEARTBEAT_MAX_LEAD:
-            rejected.append(Rejected(n, "future_time", ref))
+            rejected.append(RejectedHeartbeat(n, "future_time", ref))
         elif ref.upper().startswith("CAM-"):
             parsed.append((n, ref.upper(), None, at))
         elif UUID_TEXT.match(ref):
             parsed.append((n, ref, uuid.UUID(ref), at))
         else:
-            rejected.append(Rejected(n, "invalid_camera_id", ref))
+            rejected.append(RejectedHeartbeat(n, "invalid_camera_id", ref))
     seen_at: dict[uuid.UUID, datetime] = {}
-    async with pool.acquire() as conn, conn.transaction():
-        by_code = await cameras_repo.ids_by_code(
-            conn, codes=[code for _, code, cid, _ in parsed if cid is None]
-        )
-        by_id = await cameras_repo.statuses(conn, ids=[cid for _, _, cid, _ in parsed if cid is not None])
+    async with uow:
+        by_code = await uow.cameras.ids_by_code([code for _, code, cid, _ in parsed if cid is None])
+        by_id = await uow.cameras.statuses([cid for _, _, cid, _ in parsed if cid is not None])
         for n, ref, cid, at in parsed:
             found = by_code.get(ref) if cid is None else ((cid, by_id[cid]) if cid in by_id else None)
             if found is None:
-                rejected.append(Rejected(n, "unknown_camera", ref))
+                rejected.append(RejectedHeartbeat(n, "unknown_camera", ref))
             elif found[1] == CameraStatus.DECOMMISSIONED:
-                rejected.append(Rejected(n, "decommissioned", ref))
+                rejected.append(RejectedHeartbeat(n, "decommissioned", ref))
             else:
                 seen_at[found[0]] = max(at, seen_at.get(found[0], at))
-        await health.mark_seen(conn, seen_at)
-    accepted = len(heartbeats) - len(rejected)
-    return accepted, sorted(rejected, key=lambda r: r.index)
+        await mark_seen(uow, seen_at)
+    accepted = len(cmd.heartbeats) - len(rejected)
+    return HeartbeatsResult(accepted, sorted(rejected, key=lambda r: r.index))
 
 
-async def camera_uptime(
-    pool: asyncpg.Pool, camera_id: str, first: date | None, last: date | None, *, principal: Principal
-) -> dict[date, int]:
+async def mark_seen(uow: NetworkUnitOfWork, seen_at: Mapping[uuid.UUID, datetime]) -> list[uuid.UUID]:
+    """Mark cameras seen (a time per camera), in the caller's open unit of work: online cameras keep being
+    online, offline ones come online with a CameraCameOnline event; the ids of those that came online.
+
+    Unknown and decommissioned cameras are ignored; a time ahead of our clock counts as now; a sign older than
+    what was seen already changes nothing (replaying a backlog does not make cameras flap)."""
+    if not seen_at:
+        return []
+    now = uow.now()
+    ats = {cid: clamp_seen_time(at, now) for cid, at in seen_at.items()}
+    rows = await uow.cameras.lock_for_seen(
+        ids=list(ats), ats=list(ats.values()), resolution_seconds=SEEN_RESOLUTION_SECONDS
+    )
+    touched: list[HealthRow] = []
+    came: list[HealthRow] = []
+    for row in rows:
+        effect = seen_effect(online=row.online, last_seen_at=row.last_seen_at, at=ats[row.id])
+        if effect == SeenEffect.TOUCH:
+            touched.append(row)
+        elif effect == SeenEffect.CAME_ONLINE:
+            came.append(row)
+    if touched:
+        await uow.cameras.touch(ids=[r.id for r in touched], ats=[ats[r.id] for r in touched])
+    if came:
+        await uow.cameras.bring_online(ids=[r.id for r in came], ats=[ats[r.id] for r in came])
+        await uow.publish_many(CAMERAS_TOPIC, [(str(r.id), came_online(r, ats[r.id])) for r in came])
+        TRANSITIONS.labels("online").inc(len(came))
+    return [r.id for r in came]
+
+
+async def take_offline(uow: NetworkUnitOfWork, *, offline_after_seconds: float) -> list[uuid.UUID]:
+    """The health worker's pass: the cameras silent past the threshold go offline, each with one
+    CameraWentOffline event and its online interval closed, a transaction per batch; their ids."""
+    gone: list[uuid.UUID] = []
+    while True:
+        async with uow:
+            silent = await uow.cameras.take_offline(
+                offline_after_seconds=offline_after_seconds, limit=OFFLINE_BATCH
+            )
+            if silent:
+                detected = uow.now()
+                await uow.publish_many(
+                    CAMERAS_TOPIC, [(str(r.id), went_offline(r, detected)) for r in silent]
+                )
+        if silent:
+            TRANSITIONS.labels("offline").inc(len(silent))
+        gone += [r.id for r in silent]
+        if len(silent) < OFFLINE_BATCH:
+            return gone
+
+
+async def health_counts(uow: NetworkUnitOfWork) -> tuple[int, int]:
+    """(online, offline) as the gauges show them: cameras in service online, installed ones not."""
+    async with uow:
+        return await uow.cameras.health_counts()
+
+
+async def camera_uptime(uow: NetworkUnitOfWork, query: GetUptime, principal: Principal) -> dict[date, int]:
     """Online seconds of one camera per day (Vietnam time) from `first` to `last` (default: today)."""
     require_roles(principal, *READERS)
-    cid = parse_id(camera_id, "camera_id")
-    now = _now()
-    last = last or today_in_vietnam(now)
-    days = day_range(first or last, last)
-    async with pool.acquire() as conn:
-        camera = await cameras_repo.get(conn, camera_id=cid)
+    cid = parse_uuid(query.camera_id, "camera_id")
+    now = uow.now()
+    last = query.last or uow.today()
+    days = day_range(query.first or last, last)
+    async with uow:
+        camera = await uow.cameras.get(cid)
         if camera is None:
             raise _not_found(cid)
         _ensure_reads(principal, camera)
-        intervals = await cameras_repo.intervals(
-            conn, camera_id=cid, start=day_bounds(days[0])[0], end=day_bounds(days[-1])[1]
+        intervals = await uow.cameras.intervals(
+            camera_id=cid, start=day_bounds(days[0])[0], end=day_bounds(days[-1])[1]
         )
     return online_seconds_per_day(intervals, days, now=now)

@@ -1,4 +1,4 @@
-"""Background work of the camera network: the health worker (silent cameras go offline, the online and offline
+"""Periodic work of the camera network: the health worker (silent cameras go offline, the online and offline
 gauges follow the database). It runs in the relay role (in-process by default)."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from cameras.config import CamerasSettings
-from cameras.network import health
-from cameras.network import repository as repo
-from d07.platform.runtime import ConsumerSpec, Deps, Worker
+from cameras.network import service
+from cameras.network.service import NetworkDeps, NetworkUnitOfWork
+from d07.platform.runtime import Worker
 
 log = structlog.get_logger()
 
@@ -49,33 +49,26 @@ def check_interval(settings: CamerasSettings) -> float:
     return min(30.0, max(1.0, settings.camera_offline_after_seconds / 10))
 
 
-async def health_round(pool: asyncpg.Pool, *, offline_after_seconds: float) -> int:
+async def health_round(uow: NetworkUnitOfWork, *, offline_after_seconds: float) -> int:
     """One pass: take silent cameras offline (a transaction per batch, each with its events), then refresh
     the gauges. The number of cameras taken offline."""
-    total = 0
-    while True:
-        async with pool.acquire() as conn, conn.transaction():
-            gone = await health.check_offline(conn, offline_after_seconds=offline_after_seconds)
-        total += len(gone)
-        if len(gone) < health.OFFLINE_BATCH:
-            break
-    async with pool.acquire() as conn:
-        GAUGES.values = await repo.health_counts(conn)
-    if total:
-        log.info("cameras_went_offline", count=total)
-    return total
+    gone = await service.take_offline(uow, offline_after_seconds=offline_after_seconds)
+    GAUGES.values = await service.health_counts(uow)
+    if gone:
+        log.info("cameras_went_offline", count=len(gone))
+    return len(gone)
 
 
-def workers(deps: Deps) -> list[Worker]:
+def workers(deps: NetworkDeps) -> list[Worker]:
     settings = deps.settings
-    assert isinstance(settings, CamerasSettings)
-    pool = deps.pool
     every = check_interval(settings)
 
     async def health_worker(stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await health_round(pool, offline_after_seconds=settings.camera_offline_after_seconds)
+                await health_round(
+                    deps.uow(NetworkUnitOfWork), offline_after_seconds=settings.camera_offline_after_seconds
+                )
             except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
                 # The database restarting is not a reason to stop the process: the next round tries again.
                 log.warning("camera_health_round_failed", error=str(exc))
@@ -83,7 +76,3 @@ def workers(deps: Deps) -> list[Worker]:
                 await asyncio.wait_for(stop.wait(), timeout=every)
 
     return [health_worker]
-
-
-def consumers(deps: Deps) -> list[ConsumerSpec]:
-    return []

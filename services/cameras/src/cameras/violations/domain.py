@@ -31,13 +31,16 @@ is set once (`overdue_at`) and stays as a record even after someone reacts.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from cameras.network.domain import CameraRef
 from d07.platform.errors import Conflict, FieldProblem, InvalidArgument
 
 MAX_TEXT = 4000
@@ -53,7 +56,16 @@ class ViolationStatus(StrEnum):
 
 
 OPEN = frozenset({ViolationStatus.NEW, ViolationStatus.ACKNOWLEDGED, ViolationStatus.IN_PROGRESS})
-PRIORITIES = ("critical", "high", "medium", "low")
+
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+PRIORITIES = tuple(p.value for p in Priority)
 
 
 class Action(StrEnum):
@@ -164,6 +176,35 @@ Command = Acknowledge | HandOver | Assign | StartHandling | Resolve | Dismiss
 
 
 @dataclass(frozen=True)
+class HandleViolation:
+    """A handling command for the violation `violation_id`, read by the caller at `version`."""
+
+    violation_id: str
+    version: int
+    command: Command
+
+
+@dataclass(frozen=True)
+class CommentOnViolation:
+    violation_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GetViolation:
+    violation_id: str
+
+
+@dataclass(frozen=True)
+class ReadFeed:
+    """The activity after `cursor`: streamed for ever (`watch`), or a page waiting up to `wait_seconds`."""
+
+    cursor: int
+    poll_seconds: float
+    wait_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class Change:
     """What a command does to a violation: the new field values, and the activity row that records it."""
 
@@ -189,17 +230,6 @@ def _refuse(violation: Violation, message: str) -> Conflict:
     return Conflict(
         message, code="invalid_transition", resource_type="violation", resource_id=str(violation.id)
     )
-
-
-def check_version(violation: Violation, version: int) -> None:
-    """Conflict `stale_version` (ABORTED / 409) unless the caller read the violation as it is now."""
-    if version != violation.version:
-        raise Conflict(
-            f"the violation is at version {violation.version}, not {version}: read it again",
-            code="stale_version",
-            resource_type="violation",
-            resource_id=str(violation.id),
-        )
 
 
 def decide(violation: Violation, cmd: Command, *, side: Side, actor: str, now: datetime) -> Change:
@@ -431,3 +461,187 @@ class FeedPosition:
         if self.gap is not None:
             self.settled_through = max(self.settled_through, self.gap.upto)
             self.gap = None
+
+
+# --- opening from detections ----------------------------------------------------------------------------
+#
+# A detection at or above its kind's threshold opens a violation, or joins the open one of the same camera
+# and kind when it lies within the join window of that violation's detections. `plan` is the rule: it takes a
+# batch's sightings and the open violation of each (camera, kind) and says which violations open and which
+# grow. The service carries a plan out (one statement per step for the whole batch, never one per detection).
+#
+# Events: every opened violation publishes `ViolationOpened`. A join appends one `joined` activity row per
+# violation and batch (not per detection), and publishes `ViolationUpdated` (change `detections_joined`) only
+# when the join moves the violation's last detection into a new minute: a violation seen every second
+# announces itself once a minute, not sixty times, while the activity feed still records every batch.
+
+JOIN_EVENT_EVERY = timedelta(minutes=1)
+JOIN_CHANGE = "detections_joined"
+
+
+@dataclass(frozen=True, slots=True)
+class KindRule:
+    """A detection kind as data: at or above `threshold` a detection opens (or joins) a violation."""
+
+    kind: str
+    threshold: float
+    priority: str
+    reaction_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A stored detection as opening sees it."""
+
+    detection_id: uuid.UUID
+    camera: CameraRef
+    kind: str
+    occurred_at: datetime
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenViolation:
+    """The newest open violation of a camera and kind, as read before joining."""
+
+    id: uuid.UUID
+    camera_id: uuid.UUID
+    kind: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass
+class Opening:
+    """A violation this batch opens (possibly with several of the batch's detections in it)."""
+
+    id: uuid.UUID
+    camera: CameraRef
+    kind: str
+    priority: str
+    opened_at: datetime
+    react_by: datetime
+    first_seen_at: datetime
+    last_seen_at: datetime
+    max_confidence: float
+    detection_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+@dataclass
+class Joining:
+    """Detections of this batch joining a violation that was open before it."""
+
+    id: uuid.UUID
+    camera: CameraRef
+    kind: str
+    previous_first_seen_at: datetime
+    previous_last_seen_at: datetime
+    first_seen_at: datetime
+    last_seen_at: datetime
+    max_confidence: float
+    detection_ids: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def announced(self) -> bool:
+        """Whether this join publishes ViolationUpdated: when the last detection moved into a new minute."""
+        every = JOIN_EVENT_EVERY.total_seconds()
+        before = int(self.previous_last_seen_at.timestamp() // every)
+        return int(max(self.last_seen_at, self.previous_last_seen_at).timestamp() // every) > before
+
+
+@dataclass
+class Plan:
+    opened: list[Opening] = field(default_factory=list)
+    joined: list[Joining] = field(default_factory=list)
+
+    def assignments(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(detection id, violation id) for every sighting the plan placed."""
+        pairs = [(d, o.id) for o in self.opened for d in o.detection_ids]
+        pairs += [(d, j.id) for j in self.joined for d in j.detection_ids]
+        return pairs
+
+
+def opens(sighting: Sighting, rules: Mapping[str, KindRule]) -> bool:
+    """At or above its kind's threshold a detection counts towards a violation."""
+    rule = rules.get(sighting.kind)
+    return rule is not None and sighting.confidence >= rule.threshold
+
+
+def plan(
+    sightings: Iterable[Sighting],
+    open_violations: Mapping[tuple[uuid.UUID, str], OpenViolation],
+    rules: Mapping[str, KindRule],
+    *,
+    window: timedelta,
+    now: datetime,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Plan:
+    """Which violations the sightings open and which open ones they join (sightings below their kind's
+    threshold take no part). Per camera and kind, in time order: a sighting within `window` of the current
+    violation's first..last detection joins it; otherwise it opens a new one, which later ones may join."""
+    groups: dict[tuple[uuid.UUID, str], list[Sighting]] = defaultdict(list)
+    for s in sightings:
+        if opens(s, rules):
+            groups[(s.camera.id, s.kind)].append(s)
+    result = Plan()
+    for key, group in groups.items():
+        group.sort(key=lambda s: s.occurred_at)
+        current: Opening | Joining | None = None
+        existing = open_violations.get(key)
+        if existing is not None:
+            first = group[0]
+            current = Joining(
+                id=existing.id, camera=first.camera, kind=first.kind,
+                previous_first_seen_at=existing.first_seen_at, previous_last_seen_at=existing.last_seen_at,
+                first_seen_at=existing.first_seen_at, last_seen_at=existing.last_seen_at, max_confidence=0.0,
+            )  # fmt: skip
+        for s in group:
+            if current is not None and (
+                current.first_seen_at - window <= s.occurred_at <= current.last_seen_at + window
+            ):
+                current.first_seen_at = min(current.first_seen_at, s.occurred_at)
+                current.last_seen_at = max(current.last_seen_at, s.occurred_at)
+                current.max_confidence = max(current.max_confidence, s.confidence)
+                current.detection_ids.append(s.detection_id)
+                continue
+            if isinstance(current, Joining) and current.detection_ids:
+                result.joined.append(current)
+            elif isinstance(current, Opening):
+                result.opened.append(current)
+            rule = rules[s.kind]
+            current = Opening(
+                id=new_id(), camera=s.camera, kind=s.kind, priority=rule.priority, opened_at=now,
+                react_by=now + timedelta(minutes=rule.reaction_minutes), first_seen_at=s.occurred_at,
+                last_seen_at=s.occurred_at, max_confidence=s.confidence, detection_ids=[s.detection_id],
+            )  # fmt: skip
+        if isinstance(current, Joining) and current.detection_ids:
+            result.joined.append(current)
+        elif isinstance(current, Opening):
+            result.opened.append(current)
+    return result
+
+
+def lock_key(camera_id: uuid.UUID, kind: str) -> int:
+    """A stable 64-bit advisory lock key per (camera, kind)."""
+    digest = hashlib.blake2b(f"d07-violation:{camera_id}:{kind}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def opening_details(o: Opening) -> dict[str, Any]:
+    """The `opened` activity row's details."""
+    return {
+        "camera_code": o.camera.code,
+        "kind": o.kind,
+        "priority": o.priority,
+        "detections": len(o.detection_ids),
+        "max_confidence": round(o.max_confidence, 4),
+    }
+
+
+def joining_details(j: Joining, violation: Violation) -> dict[str, Any]:
+    """The `joined` activity row's details, with the violation as the join left it."""
+    return {
+        "detections": len(j.detection_ids),
+        "detection_count": violation.detection_count,
+        "last_seen_at": violation.last_seen_at.isoformat(),
+    }

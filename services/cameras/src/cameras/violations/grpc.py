@@ -5,69 +5,79 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
-import asyncpg
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from cameras.config import CamerasSettings
 from cameras.violations import service
 from cameras.violations.domain import (
     Acknowledge,
     Assign,
     Command,
+    CommentOnViolation,
     Dismiss,
+    GetViolation,
+    HandleViolation,
     HandOver,
     ListViolations,
+    ReadFeed,
     Resolve,
     StartHandling,
 )
-from cameras.violations.feed import ActivitySignal, signal_of
 from cameras.violations.messages import (
-    PRIORITY_FROM_PB,
-    STATUS_FROM_PB,
     activity_to_pb,
     comment_to_pb,
     handover_to_pb,
-    time_from_pb,
+    priority_name,
+    status_name,
     violation_to_pb,
 )
+from cameras.violations.service import ViolationsDeps, ViolationsUnitOfWork
 from d07.cameras.v1 import violations_pb2 as pb
 from d07.cameras.v1 import violations_pb2_grpc as pb_grpc
 from d07.cameras.v1.violation_events_pb2 import Violation as ViolationPb
 from d07.common.v1 import common_pb2
 from d07.platform.grpc import current_principal
-from d07.platform.runtime import Deps
 
 SERVICE_NAME = "d07.cameras.v1.ViolationsService"
 
 
+def _time(value: Timestamp, present: bool) -> datetime | None:
+    """None for an unset timestamp; an aware UTC time otherwise."""
+    return value.ToDatetime(tzinfo=UTC) if present else None
+
+
 class ViolationsServicer(pb_grpc.ViolationsServiceServicer):
-    def __init__(self, pool: asyncpg.Pool, signal: ActivitySignal, *, poll_seconds: float) -> None:
-        self.pool = pool
-        self.signal = signal
-        self.poll_seconds = poll_seconds
+    def __init__(self, deps: ViolationsDeps) -> None:
+        self.deps = deps
+
+    def _uow(self) -> ViolationsUnitOfWork:
+        return self.deps.uow(ViolationsUnitOfWork)
 
     async def _handle(self, violation_id: str, version: int, cmd: Command) -> ViolationPb:
-        violation = await service.handle(self.pool, violation_id, version, cmd, principal=current_principal())
+        violation = await service.handle(
+            self._uow(), HandleViolation(violation_id, version, cmd), current_principal()
+        )
         return violation_to_pb(violation)
 
     async def ListViolations(
         self, request: pb.ListViolationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListViolationsResponse:
         query = ListViolations(
-            status=STATUS_FROM_PB.get(request.status, ""),
+            status=status_name(request.status),
             kind=request.kind,
-            priority=PRIORITY_FROM_PB.get(request.priority, ""),
+            priority=priority_name(request.priority),
             camera_id=request.camera_id,
             unit_id=request.unit_id,
             district_code=request.district_code,
             overdue=request.overdue if request.HasField("overdue") else None,
-            opened_from=time_from_pb(request.opened_from, request.HasField("opened_from")),
-            opened_to=time_from_pb(request.opened_to, request.HasField("opened_to")),
+            opened_from=_time(request.opened_from, request.HasField("opened_from")),
+            opened_to=_time(request.opened_to, request.HasField("opened_to")),
             page_size=request.page.page_size,
             page_token=request.page.page_token,
         )
-        violations, token = await service.list_violations(self.pool, query, principal=current_principal())
+        violations, token = await service.list_violations(self._uow(), query, current_principal())
         return pb.ListViolationsResponse(
             violations=[violation_to_pb(v) for v in violations],
             page=common_pb2.PageInfo(next_page_token=token),
@@ -76,7 +86,9 @@ class ViolationsServicer(pb_grpc.ViolationsServiceServicer):
     async def GetViolation(
         self, request: pb.GetViolationRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetViolationResponse:
-        violation, log = await service.get_violation(self.pool, request.id, principal=current_principal())
+        violation, log = await service.get_violation(
+            self._uow(), GetViolation(request.id), current_principal()
+        )
         return pb.GetViolationResponse(
             violation=violation_to_pb(violation),
             activity=[activity_to_pb(a) for a in log],
@@ -125,19 +137,16 @@ class ViolationsServicer(pb_grpc.ViolationsServiceServicer):
     async def CommentOnViolation(
         self, request: pb.CommentOnViolationRequest, context: grpc.aio.ServicerContext
     ) -> pb.CommentOnViolationResponse:
-        entry = await service.comment(self.pool, request.id, request.text, principal=current_principal())
+        entry = await service.comment(
+            self._uow(), CommentOnViolation(request.id, request.text), current_principal()
+        )
         return pb.CommentOnViolationResponse(comment=comment_to_pb(entry))
 
     async def WatchViolations(
         self, request: pb.WatchViolationsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchViolationsResponse]:
-        feed = service.watch(
-            self.pool,
-            self.signal,
-            request.cursor,
-            principal=current_principal(),
-            poll_seconds=self.poll_seconds,
-        )
+        query = ReadFeed(cursor=request.cursor, poll_seconds=self.deps.settings.violation_watch_poll_seconds)
+        feed = service.watch(self._uow(), query, current_principal(), signal=self.deps.signal)
         async with contextlib.aclosing(feed):  # a client that leaves closes its reader at once
             async for activity, violation in feed:
                 yield pb.WatchViolationsResponse(
@@ -147,10 +156,5 @@ class ViolationsServicer(pb_grpc.ViolationsServiceServicer):
                 )
 
 
-def register(server: grpc.aio.Server, deps: Deps) -> None:
-    settings = deps.settings
-    assert isinstance(settings, CamerasSettings)
-    servicer = ViolationsServicer(
-        deps.pool, signal_of(deps), poll_seconds=settings.violation_watch_poll_seconds
-    )
-    pb_grpc.add_ViolationsServiceServicer_to_server(servicer, server)
+def register(server: grpc.aio.Server, deps: ViolationsDeps) -> None:
+    pb_grpc.add_ViolationsServiceServicer_to_server(ViolationsServicer(deps), server)

@@ -10,32 +10,32 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import asyncpg
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import AliasPath, BaseModel, Field
 
-from cameras.config import CamerasSettings
 from cameras.violations import service
 from cameras.violations.domain import (
     Acknowledge,
-    Activity,
     Assign,
     Command,
+    CommentOnViolation,
     Dismiss,
+    GetViolation,
+    HandleViolation,
     HandOver,
     ListViolations,
+    ReadFeed,
     Resolve,
     StartHandling,
-    Violation,
 )
-from cameras.violations.feed import signal_of
+from cameras.violations.service import ViolationsDeps, ViolationsUnitOfWork
 from d07.platform.http import Caller
-from d07.platform.runtime import Deps
+from d07.platform.readmodel import ReadModel
 
 MAX_WAIT_SECONDS = 25.0
 
 
-class ViolationRead(BaseModel):
+class ViolationRead(ReadModel):
     id: uuid.UUID
     camera_id: uuid.UUID
     camera_code: str
@@ -61,14 +61,8 @@ class ViolationRead(BaseModel):
     outcome: str | None
     version: int
 
-    @classmethod
-    def of(cls, v: Violation) -> ViolationRead:
-        fields = {name: getattr(v, name) for name in cls.model_fields}
-        fields["status"] = v.status.value
-        return cls(**fields)
 
-
-class ActivityRead(BaseModel):
+class ActivityRead(ReadModel):
     seq: int
     violation_id: uuid.UUID
     at: datetime
@@ -76,27 +70,14 @@ class ActivityRead(BaseModel):
     action: str
     details: dict[str, Any]
 
-    @classmethod
-    def of(cls, a: Activity) -> ActivityRead:
-        return cls(
-            seq=a.seq,
-            violation_id=a.violation_id,
-            at=a.at,
-            actor=a.actor,
-            action=a.action,
-            details=dict(a.details),
-        )
 
+class CommentRead(ReadModel):
+    """A comment is an activity row: its actor is the author, its details' text the text."""
 
-class CommentRead(BaseModel):
     seq: int
-    author: str
+    author: str = Field(validation_alias="actor")
     at: datetime
-    text: str
-
-    @classmethod
-    def of(cls, a: Activity) -> CommentRead:
-        return cls(seq=a.seq, author=a.actor, at=a.at, text=str(a.details.get("text", "")))
+    text: str = Field("", validation_alias=AliasPath("details", "text"))
 
 
 class ViolationDetail(ViolationRead):
@@ -157,15 +138,16 @@ class CommentIn(BaseModel):
     text: str = Field(examples=["Đã liên hệ bảo vệ của trường để xác minh"])
 
 
-def router(deps: Deps) -> APIRouter:
-    pool: asyncpg.Pool = deps.pool
-    settings = deps.settings
-    assert isinstance(settings, CamerasSettings)
-    signal = signal_of(deps)
+def router(deps: ViolationsDeps) -> APIRouter:
+    settings, signal = deps.settings, deps.signal
     api = APIRouter(prefix="/v1", tags=["violations"])
 
+    def uow() -> ViolationsUnitOfWork:
+        return deps.uow(ViolationsUnitOfWork)
+
     async def handle(violation_id: str, version: int, cmd: Command, caller: Caller) -> ViolationRead:
-        return ViolationRead.of(await service.handle(pool, violation_id, version, cmd, principal=caller))
+        violation = await service.handle(uow(), HandleViolation(violation_id, version, cmd), caller)
+        return ViolationRead.model_validate(violation)
 
     @api.get("/violations", response_model=ViolationPage)
     async def list_violations(
@@ -190,16 +172,16 @@ def router(deps: Deps) -> APIRouter:
             district_code=district_code, overdue=overdue, opened_from=opened_from, opened_to=opened_to,
             page_size=page_size, page_token=page_token,
         )  # fmt: skip
-        items, token = await service.list_violations(pool, query, principal=caller)
-        return ViolationPage(items=[ViolationRead.of(v) for v in items], next_page_token=token)
+        items, token = await service.list_violations(uow(), query, caller)
+        return ViolationPage(items=[ViolationRead.model_validate(v) for v in items], next_page_token=token)
 
     @api.get("/violations/{violation_id}", response_model=ViolationDetail)
     async def get_violation(violation_id: str, caller: Caller) -> ViolationDetail:
-        violation, log = await service.get_violation(pool, violation_id, principal=caller)
+        violation, log = await service.get_violation(uow(), GetViolation(violation_id), caller)
         return ViolationDetail(
-            **ViolationRead.of(violation).model_dump(),
-            activity=[ActivityRead.of(a) for a in log],
-            comments=[CommentRead.of(a) for a in log if a.action == "commented"],
+            **ViolationRead.model_validate(violation).model_dump(),
+            activity=[ActivityRead.model_validate(a) for a in log],
+            comments=[CommentRead.model_validate(a) for a in log if a.action == "commented"],
         )
 
     @api.post("/violations/{violation_id}/acknowledge", response_model=ViolationRead)
@@ -231,7 +213,8 @@ def router(deps: Deps) -> APIRouter:
         "/violations/{violation_id}/comments", status_code=status.HTTP_201_CREATED, response_model=CommentRead
     )
     async def add_comment(violation_id: str, body: CommentIn, caller: Caller) -> CommentRead:
-        return CommentRead.of(await service.comment(pool, violation_id, body.text, principal=caller))
+        entry = await service.comment(uow(), CommentOnViolation(violation_id, body.text), caller)
+        return CommentRead.model_validate(entry)
 
     @api.get("/violation-activity", response_model=FeedPage)
     async def violation_activity(
@@ -239,16 +222,18 @@ def router(deps: Deps) -> APIRouter:
         cursor: Annotated[int, Query(ge=0)] = 0,
         wait_seconds: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 0.0,
     ) -> FeedPage:
-        entries, next_cursor = await service.feed_page(
-            pool, signal, cursor, principal=caller, wait_seconds=wait_seconds,
-            poll_seconds=settings.violation_watch_poll_seconds,
-        )  # fmt: skip
-        return FeedPage(
-            items=[
-                FeedEntry(cursor=a.seq, activity=ActivityRead.of(a), violation=ViolationRead.of(v))
-                for a, v in entries
-            ],
-            cursor=next_cursor,
+        query = ReadFeed(
+            cursor=cursor, poll_seconds=settings.violation_watch_poll_seconds, wait_seconds=wait_seconds
         )
+        entries, next_cursor = await service.feed_page(uow(), query, caller, signal=signal)
+        items = [
+            FeedEntry(
+                cursor=a.seq,
+                activity=ActivityRead.model_validate(a),
+                violation=ViolationRead.model_validate(v),
+            )
+            for a, v in entries
+        ]
+        return FeedPage(items=items, cursor=next_cursor)
 
     return api

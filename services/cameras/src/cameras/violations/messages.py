@@ -4,44 +4,60 @@ for the violation and its events, violations.proto for the API)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from cameras.violations.domain import Action, Activity, Violation, ViolationStatus
+from cameras.violations.domain import Action, Activity, Opening, Priority, Violation, ViolationStatus
 from d07.cameras.v1 import violation_events_pb2 as events_pb
 from d07.cameras.v1 import violations_pb2 as pb
-from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
+from d07.platform.convert import EnumMap, actor, timestamp
 
-STATUS_TO_PB = {
-    ViolationStatus.NEW: events_pb.VIOLATION_STATUS_NEW,
-    ViolationStatus.ACKNOWLEDGED: events_pb.VIOLATION_STATUS_ACKNOWLEDGED,
-    ViolationStatus.IN_PROGRESS: events_pb.VIOLATION_STATUS_IN_PROGRESS,
-    ViolationStatus.RESOLVED: events_pb.VIOLATION_STATUS_RESOLVED,
-    ViolationStatus.DISMISSED: events_pb.VIOLATION_STATUS_DISMISSED,
-}
-STATUS_FROM_PB = {v: k.value for k, v in STATUS_TO_PB.items()}
-PRIORITY_TO_PB = {
-    "critical": events_pb.VIOLATION_PRIORITY_CRITICAL,
-    "high": events_pb.VIOLATION_PRIORITY_HIGH,
-    "medium": events_pb.VIOLATION_PRIORITY_MEDIUM,
-    "low": events_pb.VIOLATION_PRIORITY_LOW,
-}
-PRIORITY_FROM_PB = {v: k for k, v in PRIORITY_TO_PB.items()}
+VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
+
+STATUSES = EnumMap(
+    {
+        ViolationStatus.NEW: events_pb.VIOLATION_STATUS_NEW,
+        ViolationStatus.ACKNOWLEDGED: events_pb.VIOLATION_STATUS_ACKNOWLEDGED,
+        ViolationStatus.IN_PROGRESS: events_pb.VIOLATION_STATUS_IN_PROGRESS,
+        ViolationStatus.RESOLVED: events_pb.VIOLATION_STATUS_RESOLVED,
+        ViolationStatus.DISMISSED: events_pb.VIOLATION_STATUS_DISMISSED,
+    },
+    field="status",
+)
+PRIORITIES = EnumMap(
+    {
+        Priority.CRITICAL: events_pb.VIOLATION_PRIORITY_CRITICAL,
+        Priority.HIGH: events_pb.VIOLATION_PRIORITY_HIGH,
+        Priority.MEDIUM: events_pb.VIOLATION_PRIORITY_MEDIUM,
+        Priority.LOW: events_pb.VIOLATION_PRIORITY_LOW,
+    },
+    field="priority",
+)
 
 
-def timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+def status_name(number: int) -> str:
+    """A list filter's status: '' for the unspecified value (and a number the API does not know)."""
+    status = STATUSES.from_pb_table.get(number)
+    return status.value if status is not None else ""
 
 
-def time_from_pb(value: Timestamp, present: bool) -> datetime | None:
-    """None for an unset timestamp; an aware UTC time otherwise."""
-    return value.ToDatetime(tzinfo=UTC) if present else None
+def priority_name(number: int) -> str:
+    """A list filter's priority: '' for the unspecified value (and a number the API does not know)."""
+    priority = PRIORITIES.from_pb_table.get(number)
+    return priority.value if priority is not None else ""
+
+
+def priority_to_pb(name: str) -> events_pb.ViolationPriority:
+    """A violation's priority (the kinds' data: unspecified for a name the API does not know)."""
+    known = name in PRIORITIES.to_pb_table
+    return cast(events_pb.ViolationPriority, PRIORITIES.to_pb(Priority(name)) if known else 0)
+
+
+def status_to_pb(status: ViolationStatus) -> events_pb.ViolationStatus:
+    return cast(events_pb.ViolationStatus, STATUSES.to_pb(status))
 
 
 def violation_to_pb(v: Violation) -> events_pb.Violation:
@@ -51,8 +67,8 @@ def violation_to_pb(v: Violation) -> events_pb.Violation:
         camera_code=v.camera_code,
         unit_id=str(v.unit_id or ""),
         kind=v.kind,
-        priority=PRIORITY_TO_PB.get(v.priority, events_pb.VIOLATION_PRIORITY_UNSPECIFIED),
-        status=STATUS_TO_PB[v.status],
+        priority=priority_to_pb(v.priority),
+        status=status_to_pb(v.status),
         opened_at=timestamp(v.opened_at),
         first_seen_at=timestamp(v.first_seen_at),
         last_seen_at=timestamp(v.last_seen_at),
@@ -114,10 +130,6 @@ def handover_to_pb(v: Violation) -> pb.ViolationHandover | None:
     )
 
 
-def actor(principal: Principal) -> common_pb2.Actor:
-    return common_pb2.Actor(subject=principal.subject, roles=sorted(principal.roles))
-
-
 def updated(v: Violation, action: Action, principal: Principal) -> events_pb.ViolationUpdated:
     return events_pb.ViolationUpdated(
         violation=violation_to_pb(v), change=action.value, actor=actor(principal)
@@ -126,3 +138,32 @@ def updated(v: Violation, action: Action, principal: Principal) -> events_pb.Vio
 
 def overdue(v: Violation) -> events_pb.ViolationOverdue:
     return events_pb.ViolationOverdue(violation=violation_to_pb(v))
+
+
+def violation_from_opening(o: Opening) -> events_pb.Violation:
+    """The violation a batch opens, built from what the batch wrote (no read back)."""
+    return events_pb.Violation(
+        id=str(o.id),
+        camera_id=str(o.camera.id),
+        camera_code=o.camera.code,
+        unit_id=str(o.camera.unit_id or ""),
+        kind=o.kind,
+        priority=priority_to_pb(o.priority),
+        status=events_pb.VIOLATION_STATUS_NEW,
+        opened_at=timestamp(o.opened_at),
+        first_seen_at=timestamp(o.first_seen_at),
+        last_seen_at=timestamp(o.last_seen_at),
+        detection_count=len(o.detection_ids),
+        max_confidence=o.max_confidence,
+        react_by=timestamp(o.react_by),
+        version=1,
+    )
+
+
+def opened(o: Opening) -> events_pb.ViolationOpened:
+    return events_pb.ViolationOpened(violation=violation_from_opening(o))
+
+
+def joined(v: Violation, change: str) -> events_pb.ViolationUpdated:
+    """Detections joined the violation (no actor: nobody did it)."""
+    return events_pb.ViolationUpdated(violation=violation_to_pb(v), change=change)

@@ -1,4 +1,5 @@
-"""Handlers of violation handling: one logic path behind the gRPC and HTTP doors.
+"""Handlers of violations: opening and joining them from detections, and their handling with the Provincial
+Police, one logic path behind the gRPC and HTTP doors.
 
 Who may do what (checked on every call, and on every object for reads):
 - read (list, get, watch): the province-wide readers (admin, police, dic_operator, auditor, chairman_office,
@@ -8,41 +9,64 @@ Who may do what (checked on every call, and on every object for reads):
 - camera_gateway: nothing here.
 
 Each change is one transaction: the row (locked), the activity row, the audit row and the event in the outbox.
+
+Opening (`open_or_join`) runs in the detections' unit of work, in the transaction of their batch. Concurrency:
+two doors may bring detections of the same camera and kind at the same time; it takes a transaction-level
+advisory lock per (camera, kind) in a fixed order (no deadlock between batches), then reads the open
+violations with FOR UPDATE, so two batches never both open a violation for the same pair and a handling change
+(resolve, dismiss) never slips between the read and the join.
+
+The feed (WatchViolations and its HTTP page): `FeedReader` reads `violation_activity` after a cursor and
+passes rows on only in an order that cannot change later (domain.FeedPosition explains the gaps it waits at);
+the repository's `ActivitySignal` wakes readers when rows commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-import asyncpg
+from prometheus_client import Counter
 
+from cameras.config import CamerasSettings
 from cameras.violations import messages
-from cameras.violations import repository as repo
 from cameras.violations.domain import (
+    JOIN_CHANGE,
     Acknowledge,
     Action,
     Activity,
     Assign,
-    Command,
+    CommentOnViolation,
     Dismiss,
+    FeedPosition,
+    GetViolation,
+    HandleViolation,
     HandOver,
+    KindRule,
     ListViolations,
+    OpenViolation,
+    Plan,
+    ReadFeed,
     Resolve,
     Side,
+    Sighting,
     StartHandling,
     Violation,
     ViolationFilter,
-    check_version,
     comment_text,
     decide,
     filter_of,
+    joining_details,
+    lock_key,
+    opening_details,
+    opens,
 )
-from cameras.violations.feed import ActivitySignal, FeedReader
-from d07.platform import audit
+from cameras.violations.messages import VIOLATIONS_TOPIC
+from cameras.violations.repository import ActivitySignal, ViolationRepository
 from d07.platform.auth import (
     ADMIN,
     DIC_OPERATOR,
@@ -53,13 +77,12 @@ from d07.platform.auth import (
     ensure_unit_access,
     require_roles,
 )
+from d07.platform.convert import parse_uuid
 from d07.platform.db import Conn
-from d07.platform.errors import FieldProblem, InvalidArgument, NotFound, PermissionDenied
-from d07.platform.events import outbox
+from d07.platform.errors import FieldProblem, InvalidArgument, NotFound, PermissionDenied, ensure_version
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
+from d07.platform.uow import UnitOfWork
 
-SOURCE = "/d07/cameras"
-VIOLATIONS_TOPIC = "d07.cameras.violations.v1"
 READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
 COMMENTERS = (ADMIN, POLICE, DIC_OPERATOR)
 # The roles of each command, in one visible table.
@@ -80,15 +103,38 @@ AUDIT_ACTIONS = {
     Action.DISMISS: "violation.dismiss",
     Action.COMMENT: "violation.comment",
 }
+# While a gap is waited on, its transactions may end without a notification (a rollback): look again soon.
+GAP_POLL_SECONDS = 0.05
+GAP_GRACE_SECONDS = 5.0
+
+VIOLATIONS_OPENED = Counter(
+    "d07_violations_opened_total",
+    "Violations opened from detections, by kind.",
+    ["kind"],
+)
+
+U = TypeVar("U", bound=UnitOfWork)
 
 
-def parse_id(value: str, field: str = "id") -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument(
-            "not a violation id", code="invalid_id", fields=[FieldProblem(field, "a UUID is expected")]
-        ) from None
+class ViolationsUnitOfWork(UnitOfWork):
+    violations: ViolationRepository
+
+    def bind(self, conn: Conn) -> None:
+        super().bind(conn)
+        self.violations = ViolationRepository(conn)
+
+
+class ViolationsDeps(Protocol):
+    """What the violations' doors and workers take of the service's dependencies (cameras.bootstrap's
+    CamerasDeps)."""
+
+    @property
+    def settings(self) -> CamerasSettings: ...
+
+    @property
+    def signal(self) -> ActivitySignal: ...
+
+    def uow(self, cls: type[U]) -> U: ...
 
 
 def side_of(principal: Principal) -> Side:
@@ -97,13 +143,11 @@ def side_of(principal: Principal) -> Side:
 
 
 def _ensure_read(principal: Principal, violation: Violation) -> None:
-    require_roles(principal, *READERS)
     ensure_unit_access(principal, str(violation.unit_id) if violation.unit_id else None)
 
 
 def _scope(principal: Principal, where: ViolationFilter) -> ViolationFilter:
     """The filter narrowed to what the caller may read: a unit officer, its own unit's violations only."""
-    require_roles(principal, *READERS)
     if not principal.is_unit_officer_only:
         return where
     ensure_unit_access(principal, str(where.unit_id) if where.unit_id else principal.unit_id)
@@ -126,8 +170,14 @@ def visible_to(principal: Principal) -> Callable[[Violation], bool]:
     return lambda v: v.unit_id == own
 
 
-async def _locked(conn: Conn, violation_id: uuid.UUID) -> Violation:
-    violation = await repo.get(conn, violation_id=violation_id, for_update=True)
+def _violation_id(value: str) -> uuid.UUID:
+    return parse_uuid(value, "id", what="violation id")
+
+
+async def _found(
+    uow: ViolationsUnitOfWork, violation_id: uuid.UUID, *, for_update: bool = False
+) -> Violation:
+    violation = await uow.violations.get(violation_id, for_update=for_update)
     if violation is None:
         raise NotFound(
             f"no violation {violation_id}",
@@ -139,22 +189,23 @@ async def _locked(conn: Conn, violation_id: uuid.UUID) -> Violation:
 
 
 async def _record(
-    conn: Conn, violation: Violation, action: Action, details: dict[str, Any], principal: Principal
+    uow: ViolationsUnitOfWork,
+    violation: Violation,
+    action: Action,
+    details: dict[str, Any],
+    principal: Principal,
 ) -> None:
     """The audit row and the event of a change, in the change's transaction."""
-    await audit.record(
-        conn,
+    await uow.audit(
         action=AUDIT_ACTIONS[action],
         object_type="violation",
         object_id=str(violation.id),
         unit_id=str(violation.unit_id) if violation.unit_id else None,
         details={**details, "status": violation.status.value, "version": violation.version},
     )
-    await outbox.add(
-        conn,
-        topic=VIOLATIONS_TOPIC,
+    await uow.publish(
+        VIOLATIONS_TOPIC,
         key=str(violation.id),
-        source=SOURCE,
         subject=str(violation.id),
         message=messages.updated(violation, action, principal),
     )
@@ -163,49 +214,41 @@ async def _record(
 # --- commands -------------------------------------------------------------------------------------------
 
 
-async def handle(
-    pool: asyncpg.Pool, violation_id: str, version: int, cmd: Command, *, principal: Principal
-) -> Violation:
-    """Apply one handling command to the violation at `version` (the version the caller read)."""
-    require_roles(principal, *ROLES[type(cmd)])
-    uid = parse_id(violation_id)
-    async with pool.acquire() as conn, conn.transaction():
-        current = await _locked(conn, uid)
-        check_version(current, version)
-        now = datetime.now(UTC)
-        change = decide(current, cmd, side=side_of(principal), actor=principal.subject, now=now)
-        violation = await repo.apply(
-            conn, violation_id=uid, status=change.status, fields=change.fields, bump=True
+async def handle(uow: ViolationsUnitOfWork, cmd: HandleViolation, principal: Principal) -> Violation:
+    """Apply one handling command to the violation at `cmd.version` (the version the caller read)."""
+    require_roles(principal, *ROLES[type(cmd.command)])
+    uid = _violation_id(cmd.violation_id)
+    async with uow:
+        current = await _found(uow, uid, for_update=True)
+        ensure_version(cmd.version, current.version, what="violation", object_id=current.id)
+        now = uow.now()
+        change = decide(current, cmd.command, side=side_of(principal), actor=principal.subject, now=now)
+        violation = await uow.violations.apply(
+            violation_id=uid, status=change.status, fields=change.fields, bump=True
         )
-        await repo.append_activity(
-            conn,
-            violation_id=uid,
-            actor=principal.subject,
-            action=change.action,
-            details=change.details,
-            at=now,
+        await uow.violations.append_activity(
+            violation_id=uid, actor=principal.subject, action=change.action, details=change.details, at=now
         )
-        await _record(conn, violation, change.action, dict(change.details), principal)
+        await _record(uow, violation, change.action, dict(change.details), principal)
     return violation
 
 
-async def comment(pool: asyncpg.Pool, violation_id: str, text: str, *, principal: Principal) -> Activity:
+async def comment(uow: ViolationsUnitOfWork, cmd: CommentOnViolation, principal: Principal) -> Activity:
     """Add a comment. The row is locked all the same, so that the event carries the violation's state in the
     order of its changes."""
     require_roles(principal, *COMMENTERS)
-    uid = parse_id(violation_id)
-    cleaned = comment_text(text)
-    async with pool.acquire() as conn, conn.transaction():
-        violation = await _locked(conn, uid)
-        entry = await repo.append_activity(
-            conn,
+    uid = _violation_id(cmd.violation_id)
+    cleaned = comment_text(cmd.text)
+    async with uow:
+        violation = await _found(uow, uid, for_update=True)
+        entry = await uow.violations.append_activity(
             violation_id=uid,
             actor=principal.subject,
             action=Action.COMMENT,
             details={"text": cleaned},
-            at=datetime.now(UTC),
+            at=uow.now(),
         )
-        await _record(conn, violation, Action.COMMENT, {"seq": entry.seq}, principal)
+        await _record(uow, violation, Action.COMMENT, {"seq": entry.seq}, principal)
     return entry
 
 
@@ -213,28 +256,22 @@ async def comment(pool: asyncpg.Pool, violation_id: str, text: str, *, principal
 
 
 async def get_violation(
-    pool: asyncpg.Pool, violation_id: str, *, principal: Principal
+    uow: ViolationsUnitOfWork, query: GetViolation, principal: Principal
 ) -> tuple[Violation, list[Activity]]:
     """The violation and its activity log in order (comments are the rows with action `commented`)."""
     require_roles(principal, *READERS)
-    uid = parse_id(violation_id)
-    async with pool.acquire() as conn:
-        violation = await repo.get(conn, violation_id=uid)
-        if violation is None:
-            raise NotFound(
-                f"no violation {uid}",
-                code="violation_not_found",
-                resource_type="violation",
-                resource_id=str(uid),
-            )
+    uid = _violation_id(query.violation_id)
+    async with uow:
+        violation = await _found(uow, uid)
         _ensure_read(principal, violation)
-        return violation, await repo.activity(conn, violation_id=uid)
+        return violation, await uow.violations.activity(uid)
 
 
 async def list_violations(
-    pool: asyncpg.Pool, query: ListViolations, *, principal: Principal
+    uow: ViolationsUnitOfWork, query: ListViolations, principal: Principal
 ) -> tuple[list[Violation], str]:
     """One page of the violations the caller may read, newest first, and the next page's token."""
+    require_roles(principal, *READERS)
     where = _scope(principal, filter_of(query))
     limit = page_size(query.page_size)
     fingerprint = {k: str(v) for k, v in asdict(where).items()}
@@ -248,8 +285,8 @@ async def list_violations(
                 "page_token is not a token this API gave", code="invalid_page_token",
                 fields=[FieldProblem("page_token", "use next_page_token from the previous page")],
             ) from None  # fmt: skip
-    async with pool.acquire() as conn:
-        rows = await repo.list_violations(conn, where=where, after=after, limit=limit + 1)
+    async with uow:
+        rows = await uow.violations.page(where=where, after=after, limit=limit + 1)
     page = rows[:limit]
     token = ""
     if len(rows) > limit:
@@ -258,21 +295,21 @@ async def list_violations(
     return page, token
 
 
-async def watch(
-    pool: asyncpg.Pool,
-    signal: ActivitySignal,
-    cursor: int,
-    *,
-    principal: Principal,
-    poll_seconds: float,
-) -> AsyncGenerator[tuple[Activity, Violation], None]:
-    """The activity after `cursor` that the caller may read, then new activity as it commits, for ever."""
+def _check_cursor(cursor: int) -> None:
     if cursor < 0:
         raise InvalidArgument(
             "the cursor is a position in the log", code="invalid_cursor",
             fields=[FieldProblem("cursor", "0 or a cursor this API gave")],
         )  # fmt: skip
-    reader = FeedReader(pool, cursor=cursor, visible=visible_to(principal))
+
+
+async def watch(
+    uow: ViolationsUnitOfWork, query: ReadFeed, principal: Principal, *, signal: ActivitySignal
+) -> AsyncGenerator[tuple[Activity, Violation], None]:
+    """The activity after `cursor` that the caller may read, then new activity as it commits, for ever."""
+    visible = visible_to(principal)
+    _check_cursor(query.cursor)
+    reader = FeedReader(uow, cursor=query.cursor, visible=visible)
     async with signal.listening():
         while True:
             ticket = signal.ticket()
@@ -281,48 +318,108 @@ async def watch(
                 for entry in entries:
                     yield entry
                 if not more:
-                    await signal.wait(ticket, reader.wait_seconds(poll_seconds))
+                    await signal.wait(ticket, reader.wait_seconds(query.poll_seconds))
             finally:
                 signal.discard(ticket)
 
 
 async def feed_page(
-    pool: asyncpg.Pool,
-    signal: ActivitySignal,
-    cursor: int,
-    *,
-    principal: Principal,
-    wait_seconds: float,
-    poll_seconds: float,
+    uow: ViolationsUnitOfWork, query: ReadFeed, principal: Principal, *, signal: ActivitySignal
 ) -> tuple[list[tuple[Activity, Violation]], int]:
     """The same feed a page at a time (long polling, for HTTP): the entries after `cursor` that may be passed
     on, waiting up to `wait_seconds` for some, and the cursor to ask from next."""
-    if cursor < 0:
-        raise InvalidArgument(
-            "the cursor is a position in the log", code="invalid_cursor",
-            fields=[FieldProblem("cursor", "0 or a cursor this API gave")],
-        )  # fmt: skip
-    reader = FeedReader(pool, cursor=cursor, visible=visible_to(principal))
+    visible = visible_to(principal)
+    _check_cursor(query.cursor)
+    reader = FeedReader(uow, cursor=query.cursor, visible=visible)
     async with signal.listening():
-        entries = await reader.read_within(signal, wait_seconds=wait_seconds, poll_seconds=poll_seconds)
+        entries = await reader.read_within(
+            signal, wait_seconds=query.wait_seconds, poll_seconds=query.poll_seconds
+        )
     return entries, reader.cursor
+
+
+Entry = tuple[Activity, Violation]
+
+
+class FeedReader:
+    """Reads the feed from a cursor for one client; `visible` says which violations the client may read
+    (rows of others move the position on without being passed on)."""
+
+    def __init__(
+        self,
+        uow: ViolationsUnitOfWork,
+        *,
+        cursor: int,
+        visible: Callable[[Violation], bool],
+        batch: int = 200,
+    ) -> None:
+        self._uow = uow
+        self._visible = visible
+        self._batch = batch
+        self.position = FeedPosition(cursor=cursor)
+
+    @property
+    def cursor(self) -> int:
+        return self.position.cursor
+
+    async def read(self) -> tuple[list[Entry], bool]:
+        """The entries that may be passed on now (possibly none), and whether more are ready to read."""
+        uow = self._uow
+        gap = self.position.gap
+        if gap is not None:
+            async with uow:
+                ended = await uow.violations.all_ended(gap.xids)
+            if ended:
+                self.position.settle()
+        # One snapshot for both: the transactions in progress are those that could still fill a gap among the
+        # rows read.
+        async with uow:
+            await uow.violations.snapshot()
+            in_progress = await uow.violations.in_progress_transactions()
+            rows = await uow.violations.feed(after=self.position.cursor, limit=self._batch)
+        taken = self.position.advance([a.seq for a, _ in rows], in_progress)
+        entries = [(a, v) for a, v in rows[:taken] if self._visible(v)]
+        return entries, taken == len(rows) == self._batch
+
+    def wait_seconds(self, poll_seconds: float) -> float:
+        return GAP_POLL_SECONDS if self.position.gap is not None else poll_seconds
+
+    async def read_within(
+        self, signal: ActivitySignal, *, wait_seconds: float, poll_seconds: float
+    ) -> list[Entry]:
+        """Entries as soon as there are some, or none after `wait_seconds`; a gap seen meanwhile is waited on
+        a little longer (GAP_GRACE_SECONDS), as it normally settles within milliseconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        hard_deadline = deadline + GAP_GRACE_SECONDS
+        while True:
+            ticket = signal.ticket()
+            try:
+                entries, _ = await self.read()
+                now, settled = loop.time(), self.position.gap is None
+                if entries or now >= hard_deadline or (settled and now >= deadline):
+                    return entries
+                until = deadline if settled else hard_deadline
+                await signal.wait(ticket, min(self.wait_seconds(poll_seconds), until - now))
+            finally:
+                signal.discard(ticket)
 
 
 # --- the reaction deadline ------------------------------------------------------------------------------
 
 
-async def mark_overdue(pool: asyncpg.Pool, *, now: datetime, batch: int = 500) -> list[Violation]:
+async def mark_overdue(uow: ViolationsUnitOfWork, *, now: datetime, batch: int = 500) -> list[Violation]:
     """Flag every NEW violation past its deadline at `now` and not flagged yet: `overdue_at`, an `overdue`
     activity row, an audit row (actor "system") and one ViolationOverdue each, in one transaction per batch.
-    A violation is flagged once, also when several processes run this at the same time."""
+    A violation is flagged once, also when several processes run this at the same time. Nobody asks for it:
+    the overdue worker runs it."""
     flagged: list[Violation] = []
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            due = await repo.flag_overdue(conn, now=now, limit=batch)
+        async with uow:
+            due = await uow.violations.flag_overdue(now=now, limit=batch)
             if due:
-                await repo.append_overdue(conn, violations=due, at=now)
-                await audit.record_many(
-                    conn,
+                await uow.violations.append_overdue(violations=due, at=now)
+                await uow.audit_many(
                     action="violation.overdue",
                     object_type="violation",
                     entries=[
@@ -331,23 +428,59 @@ async def mark_overdue(pool: asyncpg.Pool, *, now: datetime, batch: int = 500) -
                         for v in due
                     ],
                 )  # fmt: skip
-                await outbox.add_many(
-                    conn,
-                    topic=VIOLATIONS_TOPIC,
-                    source=SOURCE,
-                    events=[(str(v.id), messages.overdue(v)) for v in due],
-                )
+                await uow.publish_many(VIOLATIONS_TOPIC, [(str(v.id), messages.overdue(v)) for v in due])
         flagged.extend(due)
         if len(due) < batch:
             return flagged
 
 
-async def next_deadline(pool: asyncpg.Pool) -> datetime | None:
-    async with pool.acquire() as conn:
-        return await repo.next_deadline(conn)
+async def next_deadline(uow: ViolationsUnitOfWork) -> datetime | None:
+    async with uow:
+        return await uow.violations.next_deadline()
 
 
-async def counts(pool: asyncpg.Pool) -> dict[str, tuple[int, int]]:
+async def counts(uow: ViolationsUnitOfWork) -> dict[str, tuple[int, int]]:
     """Per priority: open violations, and those still NEW past their deadline (the gauges)."""
-    async with pool.acquire() as conn:
-        return await repo.gauges(conn)
+    async with uow:
+        return await uow.violations.gauges()
+
+
+# --- opening from detections ----------------------------------------------------------------------------
+
+
+# A detection opens or joins a violation in two steps around the caller's own writes, in the caller's open
+# unit of work (the detections' batch): `read_open` locks and reads what the sightings may join, the caller
+# makes the plan (domain.plan) and stores its detections with the violation each belongs to, and `carry_out`
+# writes the plan: one statement per step for the whole batch, never one per detection.
+
+
+async def read_open(
+    uow: ViolationsUnitOfWork, sightings: Sequence[Sighting], *, kinds: Mapping[str, KindRule]
+) -> dict[tuple[uuid.UUID, str], OpenViolation]:
+    """Lock the (camera, kind) pairs the sightings may open or join, and read their newest open violations."""
+    pairs = sorted({(s.camera.id, s.kind) for s in sightings if opens(s, kinds)})
+    if not pairs:
+        return {}
+    await uow.violations.lock_pairs(sorted({lock_key(c, k) for c, k in pairs}))
+    return {(v.camera_id, v.kind): v for v in await uow.violations.open_violations(pairs)}
+
+
+async def carry_out(uow: ViolationsUnitOfWork, the_plan: Plan) -> None:
+    """Carry a plan out: violations opened and grown, their activity rows and events. Linking the detections
+    to their violations is the caller's (it stores them with the link)."""
+    if the_plan.opened:
+        await uow.violations.insert_openings(the_plan.opened)
+    joined = await uow.violations.join(the_plan.joined) if the_plan.joined else {}
+    activity: list[tuple[uuid.UUID, str, Mapping[str, Any]]] = [
+        (o.id, "opened", opening_details(o)) for o in the_plan.opened
+    ]
+    activity += [(j.id, "joined", joining_details(j, joined[j.id])) for j in the_plan.joined]
+    await uow.violations.add_system_activity(activity)
+    events: list[tuple[str, Any]] = [(str(o.id), messages.opened(o)) for o in the_plan.opened]
+    events += [
+        (str(j.id), messages.joined(joined[j.id], JOIN_CHANGE)) for j in the_plan.joined if j.announced
+    ]
+    if events:
+        await uow.publish_many(VIOLATIONS_TOPIC, events)
+    for o in the_plan.opened:
+        VIOLATIONS_OPENED.labels(kind=o.kind).inc()

@@ -1,4 +1,4 @@
-"""Background work of violation handling: the overdue check, and the gauges of open and overdue violations.
+"""Periodic work of violation handling: the overdue check, and the gauges of open and overdue violations.
 It runs in the relay role (in-process by default)."""
 
 from __future__ import annotations
@@ -6,19 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
-import asyncpg
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from cameras.config import CamerasSettings
 from cameras.violations import service
 from cameras.violations.domain import PRIORITIES
+from cameras.violations.service import ViolationsDeps, ViolationsUnitOfWork
 from d07.platform.events.retry import Backoff, is_transient
 from d07.platform.logging import get_logger
-from d07.platform.runtime import ConsumerSpec, Deps, Worker
+from d07.platform.runtime import Worker
 
 log = get_logger(__name__)
 MIN_PAUSE = 0.05
@@ -53,30 +52,28 @@ GAUGES = ViolationGauges()
 REGISTRY.register(GAUGES)
 
 
-async def overdue_round(pool: asyncpg.Pool, *, now: datetime, interval: float) -> float:
+async def overdue_round(uow: ViolationsUnitOfWork, *, now: datetime, interval: float) -> float:
     """One pass: flag what is overdue at `now`, refresh the gauges; the seconds until the next pass (the
     interval, or sooner when a deadline falls before)."""
-    flagged = await service.mark_overdue(pool, now=now)
+    flagged = await service.mark_overdue(uow, now=now)
     if flagged:
         log.info("violations_overdue", count=len(flagged))
-    GAUGES.values = await service.counts(pool)
-    deadline = await service.next_deadline(pool)
+    GAUGES.values = await service.counts(uow)
+    deadline = await service.next_deadline(uow)
     if deadline is None:
         return interval
-    return min(interval, max(MIN_PAUSE, (deadline - datetime.now(UTC)).total_seconds()))
+    return min(interval, max(MIN_PAUSE, (deadline - uow.now()).total_seconds()))
 
 
-def workers(deps: Deps) -> list[Worker]:
-    settings = deps.settings
-    assert isinstance(settings, CamerasSettings)
-    pool = deps.pool
-    interval = settings.violation_overdue_interval_seconds
+def workers(deps: ViolationsDeps) -> list[Worker]:
+    interval = deps.settings.violation_overdue_interval_seconds
 
     async def overdue_worker(stop: asyncio.Event) -> None:
         backoff = Backoff(cap=interval)
         while not stop.is_set():
             try:
-                pause = await overdue_round(pool, now=datetime.now(UTC), interval=interval)
+                uow = deps.uow(ViolationsUnitOfWork)
+                pause = await overdue_round(uow, now=uow.now(), interval=interval)
                 backoff.reset()
             except Exception as exc:
                 # The database restarting is no reason to stop the process: the next pass tries again.
@@ -88,7 +85,3 @@ def workers(deps: Deps) -> list[Worker]:
                 await asyncio.wait_for(stop.wait(), pause)
 
     return [overdue_worker]
-
-
-def consumers(deps: Deps) -> list[ConsumerSpec]:
-    return []

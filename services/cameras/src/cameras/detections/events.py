@@ -1,7 +1,7 @@
 """The Kafka door: the external camera feed on d07.cameras.detections.v1 (JSON, one detection per message).
 
 The decoder does every check that needs no database (JSON, fields, id, time, kind, confidence) and the camera
-checks the in-memory directory can answer (see cameras.detections.directory for its staleness rule), so an
+checks the in-memory directory can answer (see cameras.detections.domain for its staleness rule), so an
 invalid message goes to the dead-letter topic with its own reason (`d07_dlq_reason`) and never makes the
 runner redo a batch one event at a time. What only the database can answer (a code the directory has not
 seen) is settled by the batch handler; a detection refused there is raised as `InvalidEvent` (reason
@@ -20,21 +20,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
-from cameras.detections.directory import Directory, Unresolved
-from cameras.detections.domain import CameraRef, Detection, Rejected, check_camera, parse_json
+from cameras.detections import service
+from cameras.detections.domain import (
+    Detection,
+    Directory,
+    Rejected,
+    Rules,
+    Unresolved,
+    check_camera,
+    parse_json,
+)
 from cameras.detections.messages import DETECTIONS_TOPIC
-from cameras.detections.metrics import RECEIVED, REJECTED
-from cameras.detections.service import Rules, directory_of, resolve_cameras, rules_of, store
+from cameras.detections.service import RECEIVED, REJECTED, DetectionsDeps, DetectionsUnitOfWork
+from cameras.network.domain import CameraRef
+from d07.platform.db import Conn
 from d07.platform.events import ConsumedEvent, InvalidEvent, UndecodableEvent
-from d07.platform.events.envelope import header_dict
-from d07.platform.runtime import ConsumerSpec, Deps, Worker
+from d07.platform.events.consumer import BatchHandler
+from d07.platform.events.envelope import Decoder, header_dict
+from d07.platform.runtime import ConsumerSpec
 
 DOOR = "kafka"
 CONSUMER = "detections"
 EVENT_TYPE = "d07.cameras.detection.json"
-SOURCE = "camera-feed"
+# The events' source: the external camera feed (its messages carry no CloudEvents headers).
+FEED_SOURCE = "camera-feed"
 # Records per batch (one transaction, one statement per step): large enough to spread the per-batch cost.
 BATCH_MAX = 1000
 
@@ -63,7 +72,7 @@ class _Seen:
         return True
 
 
-def make_decoder(directory: Directory, rules: Rules) -> Any:
+def make_decoder(directory: Directory, rules: Rules) -> Decoder:
     """record -> DetectionEvent, or UndecodableEvent(reason, detail) for the dead-letter topic."""
     received = RECEIVED.labels(door=DOOR)
 
@@ -80,7 +89,7 @@ def make_decoder(directory: Directory, rules: Rules) -> Any:
         return DetectionEvent(
             id=detection.detection_id,
             type=EVENT_TYPE,
-            source=SOURCE,
+            source=FEED_SOURCE,
             subject=detection.camera_code,
             time=detection.occurred_at,
             topic=record.topic,
@@ -96,12 +105,15 @@ def make_decoder(directory: Directory, rules: Rules) -> Any:
     return decode
 
 
-def make_batch_handler(directory: Directory, rules: Rules) -> Any:
+def make_batch_handler(directory: Directory, rules: Rules, *, source: str) -> BatchHandler:
+    """The batch in the consumer's transaction (beside its inbox rows): a detection whose camera only the
+    database could settle and that is refused there is raised as InvalidEvent (dead-lettered alone)."""
     counted = _Seen()
 
-    async def handle(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
+    async def handle(conn: Conn, events: Sequence[ConsumedEvent]) -> None:
+        uow = DetectionsUnitOfWork.within(conn, source=source)
         detections = [e.detection for e in events if isinstance(e, DetectionEvent) and e.detection]
-        cameras = await resolve_cameras(conn, detections, directory)
+        cameras = await service.resolve_cameras(uow, detections, directory)
         items: list[tuple[Detection, CameraRef]] = []
         for detection, camera in zip(detections, cameras, strict=True):
             if isinstance(camera, Rejected):
@@ -109,23 +121,18 @@ def make_batch_handler(directory: Directory, rules: Rules) -> Any:
                     REJECTED.labels(door=DOOR, reason=camera.reason).inc()
                 raise InvalidEvent(f"{camera.reason}: {camera.detail}")
             items.append((detection, camera))
-        await store(conn, items, door=DOOR, directory=directory, rules=rules)
+        await service.store(uow, items, door=DOOR, directory=directory, rules=rules)
 
     return handle
 
 
-def workers(deps: Deps) -> list[Worker]:
-    return []
-
-
-def consumers(deps: Deps) -> list[ConsumerSpec]:
-    directory, rules = directory_of(deps), rules_of(deps.settings)
-    return [
-        ConsumerSpec(
-            name=CONSUMER,
-            topics=[DETECTIONS_TOPIC],
-            batch_handler=make_batch_handler(directory, rules),
-            decoder=make_decoder(directory, rules),
-            batch_max=BATCH_MAX,
-        )
-    ]
+def consumer(deps: DetectionsDeps) -> ConsumerSpec:
+    """The feed's consumer: one batch handler with its own JSON decoder (the feed is not CloudEvents)."""
+    rules = service.rules_of(deps.settings)
+    return ConsumerSpec(
+        name=CONSUMER,
+        batch_handler=make_batch_handler(deps.directory, rules, source=deps.source),
+        batch_topics=[DETECTIONS_TOPIC],
+        decoder=make_decoder(deps.directory, rules),
+        batch_max=BATCH_MAX,
+    )
