@@ -29,6 +29,7 @@ from d07.platform.devstack.broker import Broker
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from tests.conftest import throwaway_database
 from tests.support.services import Platform, running_platform
+from tests.support.waiting import eventually
 
 PERIOD = ("2014-08-15", "2019-08-29")
 COUNTED = [name for name in plan.ARTICLE]  # every figure of the article is a count of records
@@ -227,10 +228,12 @@ async def test_the_projection_status_names_the_last_offset_applied_in_every_part
     topics = sorted({topic for topic, _ in status()})
     assert len(topics) == 8  # every stream the report reads
     before = await _last_offsets(p.bootstrap, topics)
-    deadline = asyncio.get_running_loop().time() + 60
-    while any(status().get(k, -1) < v for k, v in before.items()):
-        assert asyncio.get_running_loop().time() < deadline, "the projections did not catch up"
-        await asyncio.sleep(0.5)
+    await eventually(
+        lambda: all(status().get(k, -1) >= v for k, v in before.items()),
+        within=60,
+        interval=0.5,
+        what="the projections to catch up",
+    )
     after = await _last_offsets(p.bootstrap, topics)
     seen = status()
     assert set(seen) <= set(after)
@@ -249,10 +252,7 @@ async def test_the_demo_gateway_keeps_the_healthy_cameras_online_and_now_and_the
         async def detected() -> bool:
             return await _count(p, "/v1/violations") > before
 
-        deadline = asyncio.get_running_loop().time() + 60
-        while not await detected():
-            assert asyncio.get_running_loop().time() < deadline, "no violation from the gateway's detection"
-            await asyncio.sleep(0.5)
+        await eventually(detected, within=60, interval=0.5, what="a violation from the gateway's detection")
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)

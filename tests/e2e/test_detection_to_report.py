@@ -17,7 +17,8 @@ from aiokafka import AIOKafkaProducer
 
 from d07.cameras.v1 import violations_pb2, violations_pb2_grpc
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
-from tests.support.services import Platform, eventually
+from tests.support.services import Platform
+from tests.support.waiting import eventually_sync
 
 
 def test_a_detection_from_a_plain_kafka_client_reaches_the_police_and_the_report(platform: Platform) -> None:
@@ -68,7 +69,7 @@ def test_a_detection_from_a_plain_kafka_client_reaches_the_police_and_the_report
             )
             return list(reply.violations)
 
-        found = eventually(opened, timeout=60)
+        found = eventually_sync(opened, within=60, what="the violation opened")
     assert isinstance(found, list)
     (violation,) = found
     assert violation.kind == "fire_smoke"
@@ -102,7 +103,7 @@ def test_a_detection_from_a_plain_kafka_client_reaches_the_police_and_the_report
         finally:
             await conn.close()
 
-    row = eventually(lambda: asyncio.run(projected()), timeout=60)
+    row = eventually_sync(lambda: asyncio.run(projected()), within=60, what="the projected row")
     assert isinstance(row, asyncpg.Record)
     assert (str(row["unit_id"]), row["kind"], row["status"]) == (unit["id"], "fire_smoke", "new")
     with grpc.insecure_channel(platform["reporting"].target) as ch:

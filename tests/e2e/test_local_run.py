@@ -8,13 +8,13 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from d07.platform.devstack.__main__ import SERVICES
 from d07.platform.devstack.procs import port_open
+from tests.support.waiting import eventually_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,13 +63,15 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 180
-        while not (run_dir / "ready").exists():
-            assert proc.poll() is None, (tmp_path / "run.log").read_text()[-5000:]
-            assert time.monotonic() < deadline, (
-                "not ready in time:\n" + (tmp_path / "run.log").read_text()[-5000:]
-            )
-            time.sleep(0.5)
+
+        def ready() -> bool:
+            assert proc.poll() is None, f"the run exited ({proc.returncode})"
+            return (run_dir / "ready").exists()
+
+        try:
+            eventually_sync(ready, within=180, interval=0.5, what="the local run to be ready")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{(tmp_path / 'run.log').read_text()[-5000:]}") from None
         for s in SERVICES:
             assert httpx.get(f"http://127.0.0.1:{s.http + offset}/readyz", timeout=5).status_code == 200
         # The command after ready ran once every service was ready, with the run's port offset (make run loads
@@ -97,10 +99,13 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise
-    deadline = time.monotonic() + 20
-    while (left := descendants_by_marker(marker)) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert left == [], f"processes left behind: {left}"
+    eventually_sync(
+        lambda: descendants_by_marker(marker),
+        until=lambda left: left == [],
+        within=20,
+        interval=0.3,
+        what="no process of the run left behind",
+    )
     for s in SERVICES:
         assert not port_open("127.0.0.1", s.http + offset)
         assert not port_open("127.0.0.1", s.grpc + offset)

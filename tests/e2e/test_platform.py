@@ -19,7 +19,8 @@ from d07.cameras.v1 import cameras_pb2, cameras_pb2_grpc
 from d07.registry.v1 import registry_pb2, registry_pb2_grpc
 from d07.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from tests.platform.promtool import promtool_path
-from tests.support.services import GRPC_NAMES, SERVICES, Platform, eventually
+from tests.support.services import GRPC_NAMES, SERVICES, Platform
+from tests.support.waiting import eventually_sync
 
 
 def code() -> str:
@@ -76,7 +77,7 @@ def test_unit_created_over_http_is_visible_over_grpc_and_reaches_other_services(
                     raise
                 return None
 
-        reply = eventually(known)
+        reply = eventually_sync(known)
         assert isinstance(reply, assessment_pb2.GetKnownUnitResponse)
         assert reply.unit.name == "Trường THPT Nguyễn Thị Minh Khai"
 
@@ -96,7 +97,7 @@ def test_unit_created_over_http_is_visible_over_grpc_and_reaches_other_services(
         finally:
             await conn.close()
 
-    assert eventually(lambda: asyncio.run(projected()) == (1, 1))
+    eventually_sync(lambda: asyncio.run(projected()), until=lambda counts: counts == (1, 1))
 
 
 def test_camera_bound_to_a_unit_is_checked_with_the_registry(platform: Platform) -> None:
@@ -143,7 +144,7 @@ def test_camera_bound_to_a_unit_is_checked_with_the_registry(platform: Platform)
             )
             return any(s.topic == "d07.cameras.cameras.v1" and s.events_applied >= 1 for s in status.streams)
 
-        eventually(camera_projected)
+        eventually_sync(camera_projected)
 
 
 def test_reference_data_of_assessment_and_awards(platform: Platform) -> None:

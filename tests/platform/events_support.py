@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -32,6 +30,9 @@ from d07.registry.v1 import registry_pb2
 from tests.conftest import unique
 
 SOURCE = "/d07/test"
+# How long the events tests give an effect to travel through the broker (`tests.support.waiting.eventually`'s
+# `within`): a consumer group joins Tansu in seconds, but the machine is shared.
+WAIT = 45.0
 APPLIED_DDL = """
 CREATE TABLE IF NOT EXISTS applied (
     n        bigserial PRIMARY KEY,
@@ -96,20 +97,6 @@ async def running(runner: ConsumerRunner) -> AsyncIterator[asyncio.Task[None]]:
     finally:
         runner.stop()
         await asyncio.wait_for(task, 30)
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 45.0, what: str = "") -> Any:
-    """Poll `check` (plain or async) until it returns something truthy; fail after `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.1)
 
 
 async def applied_count(pool: asyncpg.Pool) -> int:

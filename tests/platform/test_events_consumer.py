@@ -19,9 +19,9 @@ from d07.platform.events import BatchOutcome, ConsumedEvent, ConsumerRunner
 from d07.registry.v1 import registry_pb2
 from tests.conftest import ROOT, RUN, unique
 from tests.platform.events_support import (
+    WAIT,
     applied_count,
     applied_totals,
-    eventually,
     make_runner,
     prepare_schema,
     produce_events,
@@ -32,6 +32,7 @@ from tests.platform.events_support import (
     services,
     unit_event,
 )
+from tests.support.waiting import eventually
 
 __all__ = ["services"]  # the fixture, imported for pytest
 
@@ -90,8 +91,14 @@ async def test_garbage_goes_to_the_dead_letter_topic_and_the_partition_goes_on(
                 "d07_events_dead_lettered_total", consumer=consumer, topic=topic, reason="invalid_event"
             ),
             what="the invalid event to be dead-lettered",
+            within=WAIT,
         )
-        await eventually(lambda: _names(pool, ["first good", "after the garbage"]), what="the good events")
+        await eventually(
+            lambda: _names(pool),
+            until=lambda names: names == ["first good", "after the garbage"],
+            what="the good events",
+            within=WAIT,
+        )
 
     letters = await read_topic(broker.bootstrap, f"{topic}.dlq", 4)
     assert [h["d07_dlq_reason"] for _, _, h in letters] == [
@@ -118,9 +125,8 @@ async def test_garbage_goes_to_the_dead_letter_topic_and_the_partition_goes_on(
     assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
 
 
-async def _names(pool: asyncpg.Pool, expected: list[str]) -> bool:
-    rows = await pool.fetch("SELECT name FROM applied ORDER BY n")
-    return [r["name"] for r in rows] == expected
+async def _names(pool: asyncpg.Pool) -> list[str]:
+    return [r["name"] for r in await pool.fetch("SELECT name FROM applied ORDER BY n")]
 
 
 async def test_a_redelivered_event_is_applied_once(broker: Broker, services: Services) -> None:
@@ -137,11 +143,17 @@ async def test_a_redelivered_event_is_applied_once(broker: Broker, services: Ser
         await eventually(
             lambda: metric("d07_events_consumed_total", consumer=consumer, topic=topic, outcome="duplicate"),
             what="the second copy to be seen",
+            within=WAIT,
         )
         # Once more, later, in a batch of its own; then an event that proves the consumer moved past it.
         await produce_raw(broker.bootstrap, topic, [record, (b"unit-1", last.SerializeToString(),
                                                              raw_headers(uuid.uuid4(), last))])  # fmt: skip
-        await eventually(lambda: _names(pool, ["ok", "last"]), what="the last event")
+        await eventually(
+            lambda: _names(pool),
+            until=lambda names: names == ["ok", "last"],
+            what="the last event",
+            within=WAIT,
+        )
     assert await pool.fetchval("SELECT count(*) FROM applied WHERE event_id = $1", event_id) == 1
     assert metric("d07_events_consumed_total", consumer=consumer, topic=topic, outcome="applied") == 2
     assert metric("d07_events_consumed_total", consumer=consumer, topic=topic, outcome="duplicate") == 2
@@ -176,17 +188,15 @@ async def test_sigkill_between_database_commit_and_offset_commit(
 
     runner = make_runner(pool, broker.bootstrap, group_id=group, consumer_name=consumer, topics=[topic])
     async with running(runner):
-        await eventually(lambda: _at_least(applied_count(pool), total), within=60, what=f"{total} events")
+        await eventually(
+            lambda: applied_count(pool), until=lambda n: n >= total, within=60, what=f"{total} events"
+        )
         await asyncio.sleep(1.0)
     assert await applied_totals(pool) == (total, total)
     # The killed batch was delivered again (its offsets were never committed) and the inbox turned it away.
     assert metric("d07_events_consumed_total", consumer=consumer, topic=topic, outcome="duplicate") == (
         applied_before_kill
     )
-
-
-async def _at_least(value: Awaitable[int], n: int) -> bool:
-    return await value >= n
 
 
 async def test_database_restart_is_retried_not_lost_nor_doubled(broker: Broker) -> None:
@@ -206,7 +216,9 @@ async def test_database_restart_is_retried_not_lost_nor_doubled(broker: Broker) 
             pool, broker.bootstrap, group_id=unique("g"), consumer_name=consumer, topics=[topic]
         )
         async with running(runner):
-            await eventually(lambda: _at_least(applied_count(pool), 20), what="the first 20 events")
+            await eventually(
+                lambda: applied_count(pool), until=lambda n: n >= 20, what="the first 20 events", within=WAIT
+            )
             retries = metric("d07_consumer_retries_total", consumer=consumer)
             await asyncio.to_thread(server.stop)
             await produce_events(
@@ -215,9 +227,12 @@ async def test_database_restart_is_retried_not_lost_nor_doubled(broker: Broker) 
             await eventually(
                 lambda: metric("d07_consumer_retries_total", consumer=consumer) >= retries + 2,
                 what="the consumer to retry while the database is down",
+                within=WAIT,
             )
             await asyncio.to_thread(server.start)
-            await eventually(lambda: _at_least(applied_count(pool), 50), within=60, what="all 50 events")
+            await eventually(
+                lambda: applied_count(pool), until=lambda n: n >= 50, within=60, what="all 50 events"
+            )
             await asyncio.sleep(1.0)
         assert await applied_totals(pool) == (50, 50)
         seqs = [r["seq"] for r in await pool.fetch("SELECT seq FROM applied ORDER BY n")]
@@ -274,9 +289,13 @@ async def test_graceful_stop_commits_what_it_handled(broker: Broker, services: S
             on_committed=count_committed,
         )  # fmt: skip
         async with running(first):
-            await eventually(lambda: _at_least(applied_count(pool), 20), what="the first events")
+            await eventually(
+                lambda: applied_count(pool), until=lambda n: n >= 20, what="the first events", within=WAIT
+            )
             started.set()
-            await eventually(lambda: _at_least(applied_count(pool), 60), what="more events")
+            await eventually(
+                lambda: applied_count(pool), until=lambda n: n >= 60, what="more events", within=WAIT
+            )
         # `running` called stop() and waited: every event applied so far had its offset committed.
         applied_by_first = await applied_count(pool)
         assert applied_by_first == sum(committed)
@@ -284,7 +303,12 @@ async def test_graceful_stop_commits_what_it_handled(broker: Broker, services: S
         await producing
         second = make_runner(pool, broker.bootstrap, group_id=group, consumer_name=consumer, topics=[topic])
         async with running(second):
-            await eventually(lambda: _at_least(applied_count(pool), total), what=f"all {total} events")
+            await eventually(
+                lambda: applied_count(pool),
+                until=lambda n: n >= total,
+                what=f"all {total} events",
+                within=WAIT,
+            )
             await asyncio.sleep(1.0)
     finally:
         producing.cancel()
@@ -320,7 +344,7 @@ async def test_a_batch_handler_applies_new_events_together_and_refuses_one_alone
         max_backoff=1.0,
     )  # fmt: skip
     async with running(runner):
-        await eventually(lambda: applied_count(pool), what="the first event")
+        await eventually(lambda: applied_count(pool), what="the first event", within=WAIT)
         await produce_raw(
             broker.bootstrap,
             topic,
@@ -330,12 +354,15 @@ async def test_a_batch_handler_applies_new_events_together_and_refuses_one_alone
                 raw_headers(uuid.uuid4(), unit_event("k1", 99, "invalid"), "k1"))]
             + [(k.encode(), m.SerializeToString(), raw_headers(uuid.uuid4(), m, k)) for k, m in events[5:]],
         )  # fmt: skip
-        await eventually(lambda: _seqs_upto(pool, 11), what="all valid events")
+        await eventually(
+            lambda: _applied_ok(pool), until=lambda n: n == 11, what="all valid events", within=WAIT
+        )
         await eventually(
             lambda: metric(
                 "d07_events_dead_lettered_total", consumer=consumer, topic=topic, reason="invalid_event"
             ),
             what="the refused event to be dead-lettered",
+            within=WAIT,
         )
     rows = await pool.fetch("SELECT seq FROM applied ORDER BY n")
     assert [r["seq"] for r in rows] == list(range(1, 12))  # each once, in order, the refused one absent
@@ -343,5 +370,5 @@ async def test_a_batch_handler_applies_new_events_together_and_refuses_one_alone
     assert metric("d07_events_consumed_total", consumer=consumer, topic=topic, outcome="duplicate") == 1
 
 
-async def _seqs_upto(pool: asyncpg.Pool, last: int) -> bool:
-    return bool(await pool.fetchval("SELECT count(*) = $1 FROM applied WHERE name = 'ok'", last))
+async def _applied_ok(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM applied WHERE name = 'ok'"))

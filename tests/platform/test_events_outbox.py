@@ -24,15 +24,16 @@ from d07.platform.events.outbox import _LATE, RoundResult, _Chunk
 from tests.conftest import RUN, unique
 from tests.platform.events_support import (
     SOURCE,
+    WAIT,
     applied_count,
     applied_totals,
-    eventually,
     make_runner,
     relaying,
     running,
     services,
     unit_event,
 )
+from tests.support.waiting import eventually
 
 __all__ = ["services"]  # the fixture, imported for pytest
 
@@ -41,14 +42,6 @@ Services = Callable[[str], Awaitable[tuple[str, asyncpg.Pool]]]
 
 async def outbox_rows(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval("SELECT count(*) FROM outbox"))
-
-
-async def is_zero(value: Awaitable[int]) -> bool:
-    return await value == 0
-
-
-async def at_least(value: Awaitable[int], n: int) -> bool:
-    return await value >= n
 
 
 async def test_add_refuses_to_run_outside_a_transaction(services: Services) -> None:
@@ -84,8 +77,13 @@ async def test_committed_event_arrives_once_and_rolled_back_one_never(
     group = unique("g")
     runner = make_runner(consumer_pool, broker.bootstrap, group_id=group, consumer_name=group, topics=[topic])
     async with relaying(producer_pool, producer_schema, broker.bootstrap), running(runner):
-        await eventually(lambda: applied_count(consumer_pool), what="the committed event")
-        await eventually(lambda: is_zero(outbox_rows(producer_pool)), what="the outbox to drain")
+        await eventually(lambda: applied_count(consumer_pool), what="the committed event", within=WAIT)
+        await eventually(
+            lambda: outbox_rows(producer_pool),
+            until=lambda n: n == 0,
+            what="the outbox to drain",
+            within=WAIT,
+        )
         # Give a stray second delivery the time to show up before counting.
         await asyncio.sleep(1.0)
     rows = await consumer_pool.fetch("SELECT event_id, key, seq, name FROM applied")
@@ -123,7 +121,12 @@ async def test_per_key_order_is_kept(broker: Broker, services: Services) -> None
         )
         async with running(runner):
             total = len(keys) * per_key
-            await eventually(lambda: at_least(applied_count(consumer_pool), total), what=f"{total} events")
+            await eventually(
+                lambda: applied_count(consumer_pool),
+                until=lambda n: n >= total,
+                what=f"{total} events",
+                within=WAIT,
+            )
     rows = await consumer_pool.fetch("SELECT key, seq FROM applied ORDER BY n")
     assert len(rows) == len(keys) * per_key
     for key in keys:
@@ -144,17 +147,21 @@ async def test_one_relay_per_schema_and_the_standby_takes_over(broker: Broker, s
     first_task = asyncio.create_task(first.run(stop_first))
     second_task: asyncio.Task[None] | None = None
     try:
-        await eventually(lambda: first.is_leader, what="the first relay to lead")
+        await eventually(lambda: first.is_leader, what="the first relay to lead", within=WAIT)
         second_task = asyncio.create_task(second.run(stop_second))
         await write(1)
-        await eventually(lambda: is_zero(outbox_rows(pool)), what="the outbox to drain")
+        await eventually(
+            lambda: outbox_rows(pool), until=lambda n: n == 0, what="the outbox to drain", within=WAIT
+        )
         assert first.is_leader
         assert not second.is_leader
         stop_first.set()
         await asyncio.wait_for(first_task, 30)
-        await eventually(lambda: second.is_leader, what="the standby to take over")
+        await eventually(lambda: second.is_leader, what="the standby to take over", within=WAIT)
         await write(2)
-        await eventually(lambda: is_zero(outbox_rows(pool)), what="the standby to publish")
+        await eventually(
+            lambda: outbox_rows(pool), until=lambda n: n == 0, what="the standby to publish", within=WAIT
+        )
     finally:
         stop_first.set()
         stop_second.set()
@@ -184,7 +191,7 @@ async def test_broker_paused_while_events_are_written(services: Services) -> Non
                 await outbox.add(
                     conn, topic=topic, key="warm-up", message=unit_event("warm-up", 0), source=SOURCE
                 )
-            await eventually(lambda: applied_count(consumer_pool), what="the warm-up event")
+            await eventually(lambda: applied_count(consumer_pool), what="the warm-up event", within=WAIT)
 
             own_broker.pause()
             paused = True
@@ -201,9 +208,14 @@ async def test_broker_paused_while_events_are_written(services: Services) -> Non
             paused = False
 
             await eventually(
-                lambda: at_least(applied_count(consumer_pool), 1001), within=90, what="1001 events"
+                lambda: applied_count(consumer_pool), until=lambda n: n >= 1001, within=90, what="1001 events"
             )
-            await eventually(lambda: is_zero(outbox_rows(producer_pool)), what="the outbox to drain")
+            await eventually(
+                lambda: outbox_rows(producer_pool),
+                until=lambda n: n == 0,
+                what="the outbox to drain",
+                within=WAIT,
+            )
             await asyncio.sleep(1.0)  # room for a stray double delivery to be applied before counting
         assert await applied_totals(consumer_pool) == (1001, 1001)
         rows = await consumer_pool.fetch("SELECT key, seq FROM applied WHERE key <> 'warm-up' ORDER BY n")
@@ -254,8 +266,15 @@ async def test_read_ahead_never_skips_a_row_committed_late(broker: Broker, servi
     group = unique("g")
     runner = make_runner(consumer_pool, broker.bootstrap, group_id=group, consumer_name=group, topics=[topic])
     async with relaying(producer_pool, producer_schema, broker.bootstrap, batch_size=10), running(runner):
-        await eventually(lambda: at_least(applied_count(consumer_pool), 27), what="27 events")
-        await eventually(lambda: is_zero(outbox_rows(producer_pool)), what="the outbox to drain")
+        await eventually(
+            lambda: applied_count(consumer_pool), until=lambda n: n >= 27, what="27 events", within=WAIT
+        )
+        await eventually(
+            lambda: outbox_rows(producer_pool),
+            until=lambda n: n == 0,
+            what="the outbox to drain",
+            within=WAIT,
+        )
         await asyncio.sleep(1.0)  # room for a stray double delivery to be applied before counting
     assert await applied_totals(consumer_pool) == (27, 27)
     rows = await consumer_pool.fetch("SELECT seq FROM applied WHERE key = 'k' ORDER BY n")
@@ -316,7 +335,9 @@ async def test_on_round_reports_each_drain_after_its_deletes(broker: Broker, ser
         left.append(-1)  # replaced below by the count the relay left behind
 
     async with relaying(pool, schema, broker.bootstrap, batch_size=20, on_round=on_round):
-        await eventually(lambda: sum(r.published for r in rounds) >= 95, what="95 events reported")
+        await eventually(
+            lambda: sum(r.published for r in rounds) >= 95, what="95 events reported", within=WAIT
+        )
         assert await outbox_rows(pool) == 0  # reported only after the rows were deleted
     first = rounds[0]
     assert (first.read, first.published, first.error, first.caught_up) == (95, 95, None, True)

@@ -26,8 +26,9 @@ from d07.platform.settings import ServiceSettings
 from tests.conftest import ROOT, unique
 from tests.platform.events_rebuild_service import CONSUMER, make_spec
 from tests.platform.events_support import (
+    WAIT,
+    applied_count,
     applied_totals,
-    eventually,
     make_runner,
     produce_events,
     produce_raw,
@@ -36,6 +37,7 @@ from tests.platform.events_support import (
     unit_event,
 )
 from tests.platform.test_events_consumer import read_topic
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -136,7 +138,12 @@ async def test_a_rebuild_replays_the_topic_into_the_emptied_read_model_to_the_sa
     await produce_events(broker.bootstrap, service.topic, good[15:25])
     await produce_batch(broker.bootstrap, service.topic, good[25:])  # the partition's last batch: 5 records
     async with running(service.live(broker.bootstrap)):
-        await eventually(lambda: _applied(service.pool, 30), what="30 events applied live")
+        await eventually(
+            lambda: applied_count(service.pool),
+            until=lambda n: n >= 30,
+            what="30 events applied live",
+            within=WAIT,
+        )
     before = await rows(service.pool)
     assert len(before) == 30
 
@@ -164,7 +171,12 @@ async def test_a_rebuild_beside_the_live_consumer_applies_every_event_once(
     later = [(f"unit-{i % 7}", unit_event(f"unit-{i % 7}", i)) for i in range(200, 320)]
     await produce_events(broker.bootstrap, service.topic, first)
     async with running(service.live(broker.bootstrap, batch_max=20)):
-        await eventually(lambda: _applied(service.pool, 200), what="200 events applied live")
+        await eventually(
+            lambda: applied_count(service.pool),
+            until=lambda n: n >= 200,
+            what="200 events applied live",
+            within=WAIT,
+        )
         task = asyncio.create_task(rebuild(service.env))
         for n in range(0, len(later), 20):  # new events keep coming while the rebuild runs
             await produce_events(broker.bootstrap, service.topic, later[n : n + 20])
@@ -177,7 +189,12 @@ async def test_a_rebuild_beside_the_live_consumer_applies_every_event_once(
         assert 200 <= events <= 320
         assert applied + duplicates == events
         assert dead == 0
-        await eventually(lambda: _applied(service.pool, 320), what="all 320 events applied")
+        await eventually(
+            lambda: applied_count(service.pool),
+            until=lambda n: n >= 320,
+            what="all 320 events applied",
+            within=WAIT,
+        )
     assert await applied_totals(service.pool) == (320, 320)
     seqs = [r["seq"] for r in await service.pool.fetch("SELECT seq FROM applied ORDER BY seq")]
     assert seqs == list(range(320))
@@ -187,7 +204,3 @@ async def test_a_service_without_read_models_has_nothing_to_rebuild(service: Ser
     code, out = await rebuild(dict(service.env, D07_TEST_READ_MODELS=""))
     assert code == 2, out
     assert f"{service.schema} declares no read models: nothing to rebuild" in out
-
-
-async def _applied(pool: asyncpg.Pool, n: int) -> bool:
-    return int(await pool.fetchval("SELECT count(*) FROM applied")) >= n

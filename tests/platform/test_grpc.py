@@ -9,10 +9,9 @@ logs, health, reflection and the client channel.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,7 @@ from d07.platform.readiness import Readiness
 from d07.registry.v1 import registry_pb2 as pb
 from d07.registry.v1 import registry_pb2_grpc as pb_grpc
 from tests.conftest import unique
+from tests.support.waiting import eventually
 
 REGISTRY_SERVICE = "d07.registry.v1.RegistryService"
 PROBE = "d07.test.v1.Probe"
@@ -300,21 +300,6 @@ async def call_error(awaitable: Any) -> grpc.aio.AioRpcError:
 def handled(method: str, code: str, service: str = PROBE) -> float:
     labels = {"grpc_service": service, "grpc_method": method, "grpc_code": code}
     return REGISTRY.get_sample_value("grpc_server_handled_total", labels) or 0.0
-
-
-async def eventually(check: Callable[[], Any], *, limit: float = 10.0) -> None:
-    """Wait until `check()` (plain or async) is truthy: for what happens after the client has its answer
-    (a server's bookkeeping, a health poll). The limit only bounds a failing test."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
 
 
 async def drain(stream: Any, into: list[bytes] | None = None) -> list[bytes]:
@@ -639,16 +624,20 @@ async def test_health_follows_readiness_without_auth(env: Env) -> None:
     assert await statuses() == [serving, serving]
     env.ready["database"] = False
     try:
-        await eventually(lambda: _equals(statuses(), [not_serving, not_serving]))
+        await eventually(
+            statuses,
+            until=lambda s: s == [not_serving, not_serving],
+            within=10,
+            interval=0.02,
+            what="not serving",
+        )
     finally:
         env.ready["database"] = True
-    await eventually(lambda: _equals(statuses(), [serving, serving]))
+    await eventually(
+        statuses, until=lambda s: s == [serving, serving], within=10, interval=0.02, what="serving"
+    )
     err = await call_error(health.Check(health_pb2.HealthCheckRequest(service="d07.nope.v1.Nothing")))
     assert err.code() == grpc.StatusCode.NOT_FOUND
-
-
-async def _equals(value: Awaitable[Any], expected: Any) -> bool:
-    return await value == expected
 
 
 async def test_reflection_lists_and_describes_the_service(env: Env) -> None:
@@ -758,7 +747,9 @@ async def test_client_channel_sets_a_default_deadline(env: Env) -> None:
         err = await call_error(slow(b"", timeout=0.1))
         assert err.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     # The server sees its handler cancelled at the deadline and counts it so.
-    await eventually(lambda: handled("Slow", "DEADLINE_EXCEEDED") == before + 2)
+    await eventually(
+        lambda: handled("Slow", "DEADLINE_EXCEEDED") == before + 2, within=10, interval=0.02, what="the count"
+    )
 
 
 # --- lifecycle ----------------------------------------------------------------------------------------

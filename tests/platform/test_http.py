@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -51,6 +50,7 @@ from d07.platform.http import Caller, create_app
 from d07.platform.readiness import Readiness, broker_check, database_check
 from tests.conftest import unique
 from tests.platform.promtool import check_metrics
+from tests.support.waiting import eventually
 
 PROBLEM = "application/problem+json"
 VIETNAMESE = "Không tìm thấy đơn vị Trường THPT Chu Văn An"
@@ -443,10 +443,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: server.started or task.done(), within=5, interval=0.01, what="uvicorn")
         assert server.started, "uvicorn did not start"
         port = server.servers[0].sockets[0].getsockname()[1]
         yield f"http://127.0.0.1:{port}"
@@ -487,12 +484,13 @@ async def test_readyz_follows_a_database_outage_without_a_rebuild(
                 assert (await http.get("/healthz")).status_code == 200
 
                 await asyncio.to_thread(pg.start)
-                deadline = time.monotonic() + 30
-                again = await http.get("/readyz")
-                while again.status_code != 200 and time.monotonic() < deadline:
-                    await asyncio.sleep(0.2)
-                    again = await http.get("/readyz")
-                assert again.status_code == 200, again.text
+                again = await eventually(
+                    lambda: http.get("/readyz"),
+                    until=lambda r: r.status_code == 200,
+                    within=30,
+                    interval=0.2,
+                    what="ready again after the database restarted",
+                )
                 assert again.json()["checks"] == {"database": "ok", "broker": "ok"}
         finally:
             await pool.close()

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ import pytest
 from d07.platform.auth import ensure_dev_keys, issue_token
 from d07.platform.devstack.broker import Broker
 from d07.platform.devstack.procs import free_port, stop_process
+from tests.support.waiting import eventually_sync
 
 SERVICES = ("registry", "assessment", "cameras", "awards", "reporting")
 GRPC_NAMES = {
@@ -62,6 +63,10 @@ class Platform:
 
     def headers(self, role: str, **kw: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, **kw)}"}
+
+    def metadata(self, role: str, **kw: str) -> list[tuple[str, str]]:
+        """gRPC call metadata carrying a token of `role` (what each service's tests write as `md(role)`)."""
+        return [("authorization", f"Bearer {self.token(role, **kw)}")]
 
 
 def _start(ep: Endpoint, env: dict[str, str], logdir: Path) -> None:
@@ -139,13 +144,5 @@ def platform(
         yield p
 
 
-def eventually(check: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.2) -> object:
-    """Poll `check` until it returns a truthy value (bounded): for effects that travel through Kafka."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"not reached within {timeout} s (last: {last!r})")
+# Kept for the tests that still import it from here: use `tests.support.waiting.eventually_sync`.
+eventually = eventually_sync

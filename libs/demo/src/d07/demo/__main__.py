@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from d07.demo import gateway, plan
+from d07.demo.client import ApiError
 from d07.demo.load import Loader, LoadError, Urls, wait_for_figures
 from d07.platform.auth import ensure_dev_keys
 from d07.platform.text import vn_number
@@ -36,7 +37,7 @@ async def seed(args: argparse.Namespace) -> int:
         await loader.load(province)
         print(f"  {loader.loaded.calls} calls in {time.monotonic() - started:.1f} s; waiting for the report")
         report = await wait_for_figures(loader, expected, within=args.wait)
-    except LoadError as e:
+    except (LoadError, ApiError) as e:
         print(f"demo province: {e}", file=sys.stderr)
         return 1
     finally:

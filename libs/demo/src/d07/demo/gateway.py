@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import httpx
 
 from d07.demo import plan
-from d07.demo.load import Loader, LoadError, Urls
+from d07.demo.client import ApiClient, ApiError, Urls
 
 
 async def run(
@@ -29,7 +29,8 @@ async def run(
     rng: random.Random | None = None,
 ) -> None:
     rng = rng or random.Random()
-    loader = Loader(urls, key_pem, concurrency=4)
+    api = ApiClient(urls, key_pem, concurrency=4)
+    gateway, operator = api.as_role("camera_gateway"), api.as_role("dic_operator")
     codes: list[str] = []
     listed_at = -1e9
     detected_at = time.monotonic()
@@ -38,19 +39,13 @@ async def run(
         while not stop.is_set():
             try:
                 if not codes or time.monotonic() - listed_at > 600:
-                    found = await loader.all_items(
-                        f"{urls.cameras}/v1/cameras?status=installed", "dic_operator"
-                    )
+                    found = await operator.all_items(f"{urls.cameras}/v1/cameras?status=installed")
                     codes = [c["code"] for c in found if plan.healthy(c["code"])]
                     listed_at = time.monotonic()
                 for i in range(0, len(codes), 5000):
                     beats = [{"camera_id": c} for c in codes[i : i + 5000]]
-                    await loader.call(
-                        "POST",
-                        f"{urls.cameras}/v1/heartbeats",
-                        role="camera_gateway",
-                        json={"heartbeats": beats},
-                        what="heartbeats",
+                    await gateway.post(
+                        f"{urls.cameras}/v1/heartbeats", json={"heartbeats": beats}, what="heartbeats"
                     )
                 if codes and time.monotonic() - detected_at >= detection_every:
                     kind, _, confidence = rng.choice(plan.DETECTION_KINDS)
@@ -61,23 +56,17 @@ async def run(
                         "kind": kind,
                         "confidence": confidence,
                     }
-                    await loader.call(
-                        "POST",
-                        f"{urls.cameras}/v1/detections:batch",
-                        role="camera_gateway",
-                        json=[item],
-                        what="detection",
-                    )
+                    await gateway.post(f"{urls.cameras}/v1/detections:batch", json=[item], what="detection")
                     detected_at = time.monotonic()
                 complained = False
-            except (httpx.TransportError, LoadError) as e:
+            except (httpx.TransportError, ApiError) as e:
                 if not complained:  # the platform is starting or restarting: say it once, keep trying
                     print(f"demo gateway: {e}", file=sys.stderr, flush=True)
                     complained = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every if codes else 5.0)
     finally:
-        await loader.aclose()
+        await api.aclose()
 
 
 def main(urls: Urls, key_pem: bytes, every: float) -> int:

@@ -18,10 +18,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
-
 from d07.demo import plan as P
-from d07.platform.auth import issue_token
+from d07.demo.client import ApiClient, ApiError, Urls
+
+__all__ = [
+    "ApiError",
+    "LoadError",
+    "Loaded",
+    "Loader",
+    "NotEmpty",
+    "Urls",
+    "flat",
+    "review",
+    "wait_for_figures",
+]
 
 T = TypeVar("T")
 POLICE = "csqlhc-xac-minh"  # the police officer who verifies assessments and handles violations
@@ -29,24 +39,11 @@ SECRETARIAT = "bcd138-thu-ky"
 
 
 class LoadError(RuntimeError):
-    """A call the province needs was refused: the step, the status and the problem body."""
+    """The province did not load as planned (a call refused is an `ApiError`, re-exported here)."""
 
 
 class NotEmpty(RuntimeError):
     """The platform already holds units: the demo province loads into an empty platform only."""
-
-
-@dataclass(frozen=True)
-class Urls:
-    registry: str
-    assessment: str
-    cameras: str
-    awards: str
-    reporting: str
-
-    @classmethod
-    def local(cls, offset: int = 0) -> Urls:
-        return cls(*(f"http://127.0.0.1:{port + offset}" for port in (8001, 8002, 8003, 8004, 8005)))
 
 
 @dataclass
@@ -62,29 +59,20 @@ class Loaded:
 
 
 class Loader:
+    """Loads a province through `api` (`d07.demo.client`), each call as the role that makes it."""
+
     def __init__(self, urls: Urls, key_pem: bytes, *, concurrency: int = 16, timeout: float = 30.0) -> None:
         self.urls = urls
-        self._key = key_pem
-        self._tokens: dict[tuple[str, str, str], str] = {}
-        self._limit = asyncio.Semaphore(concurrency)
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=64),
-        )
+        self.api = ApiClient(urls, key_pem, concurrency=concurrency, timeout=timeout)
         self.loaded = Loaded()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.api.aclose()
 
     # --- calls ----------------------------------------------------------------------------------------------
 
     def token(self, role: str, subject: str = "", unit_id: str = "") -> str:
-        key = (role, subject, unit_id)
-        if key not in self._tokens:
-            self._tokens[key] = issue_token(
-                self._key, roles=[role], subject=subject or f"demo-{role}", unit_id=unit_id or None
-            )
-        return self._tokens[key]
+        return self.api.token(role, unit_id=unit_id or None, subject=subject)
 
     async def call(
         self,
@@ -98,24 +86,12 @@ class Loader:
         ok: Iterable[int] = (200, 201),
         what: str = "",
     ) -> Any:
-        headers = {"Authorization": f"Bearer {self.token(role, subject, unit_id)}"}
-        async with self._limit:
-            for attempt in range(5):
-                try:
-                    r = await self._http.request(method, url, json=json, headers=headers)
-                except httpx.TransportError:
-                    if attempt == 4:
-                        raise
-                    await asyncio.sleep(0.5 * (attempt + 1))
-                    continue
-                if r.status_code == 503 and attempt < 4:  # a service not ready yet (or restarting)
-                    await asyncio.sleep(0.5 * (attempt + 1))
-                    continue
-                break
-        self.loaded.calls += 1
-        if r.status_code not in tuple(ok):
-            raise LoadError(f"{what or method + ' ' + url}: {r.status_code} {r.text[:800]}")
-        return r.json() if r.content else None
+        """One call as `role`; ApiError (with the problem body) when the status is not in `ok`."""
+        client = self.api.as_role(role, unit_id or None, subject=subject)
+        try:
+            return await client.call(method, url, json=json, ok=ok, what=what)
+        finally:
+            self.loaded.calls = self.api.calls
 
     async def each(self, items: Sequence[T], work: Callable[[T], Awaitable[Any]]) -> list[Any]:
         """`work` for every item, concurrently up to the loader's limit; the results in order."""
@@ -486,17 +462,10 @@ class Loader:
         return calls
 
     async def all_items(self, url: str, role: str, subject: str = "") -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        token = ""
-        sep = "&" if "?" in url else "?"
-        while True:
-            page = await self.call(
-                "GET", f"{url}{sep}page_size=500&page_token={token}", role=role, subject=subject
-            )
-            items += page["items"]
-            token = page["next_page_token"]
-            if not token:
-                return items
+        try:
+            return await self.api.as_role(role, subject=subject).all_items(url)
+        finally:
+            self.loaded.calls = self.api.calls
 
     async def awards(self, p: P.Province) -> int:
         r = p.award_round

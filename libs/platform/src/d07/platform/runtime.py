@@ -70,6 +70,15 @@ class ConsumerSpec:
     def __post_init__(self) -> None:
         if bool(self.table) == (self.batch_handler is not None):
             raise ValueError(f"consumer {self.name}: give either a handler table or a batch handler")
+        # An event is dispatched by its type alone: one message class on two topics needs one handler.
+        chosen: dict[type[Message], Handler] = {}
+        for topic, by_message in self.table.items():
+            for cls, handler in by_message.items():
+                if chosen.setdefault(cls, handler) is not handler:
+                    raise ValueError(
+                        f"consumer {self.name}: {cls.DESCRIPTOR.full_name} has two handlers (one on "
+                        f"{topic}): an event goes to the handler of its type, whatever its topic"
+                    )
 
     @property
     def topics(self) -> list[str]:

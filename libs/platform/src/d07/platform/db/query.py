@@ -36,8 +36,9 @@ class Where:
         self.conditions.append(template.format(*(self.param(v) for v in values)))
 
     def add_if(self, value: Any, template: str) -> None:
-        """`add(template, value)` unless `value` is None or empty (`""`, `()`, `[]`: an unset filter); 0 and
-        False are values and are kept."""
+        """`add(template, value)` unless `value` is unset: None, `""`, 0 (so False too: a bool is an int) or
+        an empty list, tuple or set (a protobuf request's unset field). A filter whose 0 or False is a value
+        uses `add`."""
         unset = value is None or (isinstance(value, str | int | list | tuple | set | frozenset) and not value)
         if not unset:
             self.add(template, value)

@@ -2,7 +2,7 @@
 
 `outbox.add(conn, ...)` writes an event with the change that causes it; `OutboxRelay` publishes the outbox;
 `ConsumerRunner` applies events exactly once in effect, dead-letters what it cannot handle and retries what
-failed for a passing reason; `replay.rebuild` empties read models and replays the topics into them.
+failed for a passing reason; `rebuild` empties read models and replays the topics into them (`replay_topics`).
 """
 
 from d07.platform.events import outbox
@@ -14,8 +14,6 @@ from d07.platform.events.consumer import (
     Handler,
     Hook,
     InvalidEvent,
-    Replay,
-    ReplayCount,
 )
 from d07.platform.events.envelope import (
     ConsumedEvent,
@@ -28,6 +26,7 @@ from d07.platform.events.envelope import (
     type_name,
 )
 from d07.platform.events.outbox import OutboxRelay
+from d07.platform.events.replay import Rebuild, Replay, ReplayCount, rebuild, replay_topics
 from d07.platform.events.retry import Backoff, is_transient
 
 __all__ = [
@@ -42,6 +41,7 @@ __all__ = [
     "Hook",
     "InvalidEvent",
     "OutboxRelay",
+    "Rebuild",
     "Replay",
     "ReplayCount",
     "UndecodableEvent",
@@ -51,5 +51,7 @@ __all__ = [
     "make_headers",
     "message_registry",
     "outbox",
+    "rebuild",
+    "replay_topics",
     "type_name",
 ]

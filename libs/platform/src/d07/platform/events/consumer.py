@@ -15,9 +15,9 @@ For each batch from `getmany()`:
 A transient failure (database restarting, broker unreachable or timing out) repeats the same batch after a
 capped exponential backoff; it never dead-letters anything.
 
-`replay()` reads the same topics once more from their first offsets up to the end offsets they have when it
-starts, without a consumer group (nothing joined, nothing committed), through the very same steps 1-4: the
-mechanism of `python -m <service> rebuild` (`d07.platform.events.replay`).
+`d07.platform.events.replay` reads the same topics once more from their first offsets, without a consumer
+group (nothing joined, nothing committed), through the very same steps 1-4 (`poll` and `handle_batch` without
+`commit`): the mechanism of `python -m <service> rebuild`.
 """
 
 from __future__ import annotations
@@ -97,27 +97,6 @@ class BatchOutcome:
 
 
 Hook = Callable[[BatchOutcome], Awaitable[None]]
-
-
-@dataclass
-class ReplayCount:
-    """What a replay read from one topic: records up to the end offsets, and what became of them."""
-
-    topic: str
-    partitions: int = 0
-    records: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    dead_lettered: int = 0
-
-
-@dataclass
-class Replay:
-    """The outcome of `ConsumerRunner.replay()`: counts per topic (in the runner's topic order), and whether
-    every partition reached the end offset captured at the start (False: stopped early)."""
-
-    topics: dict[str, ReplayCount]
-    complete: bool
 
 
 class _Refused(Exception):
@@ -202,6 +181,11 @@ class ConsumerRunner:
         """Ask `run()` to return: it finishes the batch in hand (database, offsets), then leaves the group."""
         self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        """`stop()` was called: `run()` (or a replay) ends after the batch in hand."""
+        return self._stop.is_set()
+
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             *self.topics,
@@ -234,15 +218,15 @@ class ConsumerRunner:
     async def _loop(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer) -> None:
         backoff = Backoff(cap=self.max_backoff)
         while not self._stop.is_set():
-            records = await self._poll(consumer, backoff)
+            records = await self.poll(consumer, backoff)
             if records is None:
                 continue
             if records:
-                await self._handle_batch(consumer, producer, records)
+                await self.handle_batch(consumer, producer, records)
             else:
                 await self._record_idle_lag(consumer)
 
-    async def _poll(
+    async def poll(
         self, consumer: AIOKafkaConsumer, backoff: Backoff
     ) -> Mapping[TopicPartition, list[Any]] | None:
         """One `getmany()`; None after a transient failure (waited out with `backoff`)."""
@@ -256,109 +240,6 @@ class ConsumerRunner:
         backoff.reset()
         return cast(Mapping[TopicPartition, list[Any]], records)
 
-    # -- replay ---------------------------------------------------------------------------------------------
-
-    async def replay(self) -> Replay:
-        """Apply every record of the topics again, from each partition's first offset to the end offset it has
-        when the replay starts, through the same decoding, inbox, handlers and dead letters as `run()`; then
-        return. No consumer group: nothing is joined or committed, so the live group's offsets are untouched
-        and a live member may run meanwhile (the inbox applies each event once between the two). Records
-        published after the start are left to the live consumer. `stop()` ends it early (incomplete)."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            group_id=None,
-            client_id=f"{self.consumer_name}.replay",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=self.batch_max,
-        )
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
-            enable_idempotence=False,
-            request_timeout_ms=self.request_timeout_ms,
-        )
-        counts = {topic: ReplayCount(topic) for topic in self.topics}
-        await producer.start()
-        try:
-            await consumer.start()
-            try:
-                ends = await self._replay_ends(consumer, producer, counts)
-                complete = await self._replay_loop(consumer, producer, ends, counts)
-            finally:
-                await consumer.stop()
-        finally:
-            await producer.stop()
-        log.info(
-            "consumer_replayed", consumer=self.consumer_name, complete=complete,
-            records=sum(c.records for c in counts.values()),
-        )  # fmt: skip
-        return Replay(counts, complete)
-
-    async def _replay_ends(
-        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, counts: dict[str, ReplayCount]
-    ) -> dict[TopicPartition, int]:
-        """Assign every partition of the topics that holds records and seek it to its first offset; the end
-        offset of each, captured now (a topic nothing was ever published to has none). The replay loop raises
-        an end to the high watermark of the partition's first fetch where that is higher."""
-        existing = await consumer.topics()
-        partitions: list[TopicPartition] = []
-        for topic in self.topics:
-            if topic in existing:
-                found = await producer.partitions_for(topic)
-                counts[topic].partitions = len(found)
-                partitions += [TopicPartition(topic, n) for n in sorted(found)]
-        if not partitions:
-            return {}
-        firsts = await consumer.beginning_offsets(partitions)
-        ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end > firsts[tp]}
-        if ends:
-            consumer.assign(list(ends))
-            await consumer.seek_to_beginning(*ends)
-        return ends
-
-    async def _replay_loop(
-        self,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        ends: dict[TopicPartition, int],
-        counts: dict[str, ReplayCount],
-    ) -> bool:
-        pending = dict(ends)
-        measured: set[TopicPartition] = set()
-        backoff = Backoff(cap=self.max_backoff)
-        while pending and not self._stop.is_set():
-            records = await self._poll(consumer, backoff)
-            if records is None:
-                continue
-            for tp in records:
-                if tp in pending and tp not in measured:
-                    # The high watermark of a partition's first fetch, when above the end offset: Tansu's end
-                    # offset of a partition whose last record batch holds several records is one past that
-                    # batch's first record. Once per partition, so a busy partition does not run away.
-                    measured.add(tp)
-                    pending[tp] = ends[tp] = max(ends[tp], consumer.highwater(tp) or 0)
-            # A record published after the start belongs to the live consumer: cut each batch at the end.
-            batch = {tp: [r for r in rs if r.offset < ends[tp]] for tp, rs in records.items() if tp in ends}
-            batch = {tp: rs for tp, rs in batch.items() if rs}
-            if batch:
-                outcome = await self._handle_batch(consumer, producer, batch, commit=False)
-                if outcome is None:
-                    break  # stopping during an outage
-                for tp, rs in batch.items():
-                    counts[tp.topic].records += len(rs)
-                for topic, n in Counter(e.topic for e in outcome.applied).items():
-                    counts[topic].applied += n
-                for topic, n in Counter(e.topic for e in outcome.duplicates).items():
-                    counts[topic].duplicates += n
-                for topic, n in Counter(d.topic for d in outcome.dead_letters).items():
-                    counts[topic].dead_lettered += n
-            for tp in list(pending):
-                if await consumer.position(tp) >= pending[tp]:
-                    del pending[tp]
-                    consumer.pause(tp)
-        return not pending
-
     async def _note_retry(self, stage: str, exc: BaseException, backoff: Backoff) -> None:
         CONSUMER_RETRIES.labels(consumer=self.consumer_name).inc()
         log.warning("consumer_retry", consumer=self.consumer_name, stage=stage, error=repr(exc))
@@ -366,7 +247,7 @@ class ConsumerRunner:
 
     # -- one batch ------------------------------------------------------------------------------------------
 
-    async def _handle_batch(
+    async def handle_batch(
         self,
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,

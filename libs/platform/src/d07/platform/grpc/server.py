@@ -1,11 +1,10 @@
-"""The gRPC door of every service: a grpc.aio server with health, reflection and one interceptor, and the
-client channel services use to call each other.
+"""The gRPC server of every service: a grpc.aio server with health, reflection and one interceptor.
 
 The interceptor does, for every call of every shape (unary or streaming, either side), the same things in
 one place: request id and trace id into `d07.platform.context` and the structlog context, bearer-token
 authentication, the `grpc_server_*` metrics, one log line per call, and the mapping of `DomainError` kinds
-to status codes with google.rpc details. Servicers stay thin: they read `current_principal()` and raise
-domain errors.
+to status codes with google.rpc details (`d07.platform.grpc.errors`). Servicers stay thin: they read
+`current_principal()` and raise domain errors.
 
 grpc.aio runs every RPC in its own asyncio task (a copy of the server's context), so the context variables
 set here belong to that one call and vanish with it; nothing has to be reset.
@@ -24,33 +23,18 @@ from typing import Any, NoReturn
 
 import grpc
 import structlog
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from grpc_status import rpc_status
 
 from d07.platform import context
 from d07.platform.auth import Principal, TokenVerifier, bearer_token
-from d07.platform.errors import (
-    AlreadyExists,
-    Conflict,
-    DomainError,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    Unauthenticated,
-    Unavailable,
-)
+from d07.platform.errors import DomainError, Unauthenticated
+from d07.platform.grpc.errors import rich_status, status_code_for
+from d07.platform.grpc.metadata import REQUEST_ID_KEY, TRACEPARENT_KEY
 from d07.platform.metrics import GRPC_HANDLED, GRPC_SECONDS
 from d07.platform.readiness import Readiness
 
 log = structlog.get_logger("d07.platform.grpc")
-
-ERROR_DOMAIN = "d07"
-REQUEST_ID_KEY = "x-request-id"
-TRACEPARENT_KEY = "traceparent"
-DETAILS_KEY = "grpc-status-details-bin"
 
 HEALTH_SERVICE = health.SERVICE_NAME
 REFLECTION_SERVICE = reflection.SERVICE_NAME
@@ -73,17 +57,6 @@ AsyncHealthServicer: Any = health.aio.HealthServicer  # type: ignore[attr-define
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 _PEER = re.compile(r"^ipv[46]:\[?(.*?)\]?:\d+$")
 
-# Each kind of domain error and the status code it becomes; a bare DomainError is a refused request.
-_CODES: tuple[tuple[type[DomainError], grpc.StatusCode], ...] = (
-    (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
-    (NotFound, grpc.StatusCode.NOT_FOUND),
-    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
-    (Conflict, grpc.StatusCode.FAILED_PRECONDITION),
-    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
-    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
-    (Unavailable, grpc.StatusCode.UNAVAILABLE),
-)
-
 
 def current_principal() -> Principal:
     """The caller of the call in hand, for servicers. Unauthenticated when the call carries none (a public
@@ -92,86 +65,6 @@ def current_principal() -> Principal:
     if who is None:
         raise Unauthenticated("this call carries no authenticated caller", code="missing_token")
     return who
-
-
-# --- error mapping ------------------------------------------------------------------------------------
-
-
-def status_code_for(error: DomainError) -> grpc.StatusCode:
-    """The status code of a domain error. A stale version is ABORTED (retry after re-reading), any other
-    conflict FAILED_PRECONDITION (the object is in the wrong state: retrying alone will not help)."""
-    if isinstance(error, Conflict) and error.code == "stale_version":
-        return grpc.StatusCode.ABORTED
-    for kind, code in _CODES:
-        if isinstance(error, kind):
-            return code
-    return grpc.StatusCode.INVALID_ARGUMENT
-
-
-def _packed(message: Any) -> any_pb2.Any:
-    packed = any_pb2.Any()
-    packed.Pack(message)
-    return packed
-
-
-def rich_status(
-    code: grpc.StatusCode, message: str, *, reason: str, error: DomainError | None = None
-) -> grpc.Status:
-    """A grpc.Status whose trailing metadata carries a google.rpc.Status: ErrorInfo always, BadRequest when
-    the error names fields, ResourceInfo when it names a resource."""
-    details = [_packed(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))]
-    if error is not None and error.fields:
-        violations = [
-            error_details_pb2.BadRequest.FieldViolation(field=f.field, description=f.reason)
-            for f in error.fields
-        ]
-        details.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
-    if error is not None and error.resource_type:
-        resource = error_details_pb2.ResourceInfo(
-            resource_type=error.resource_type, resource_name=error.resource_id, description=error.message
-        )
-        details.append(_packed(resource))
-    proto = status_pb2.Status(code=code.value[0], message=message, details=details)
-    status: grpc.Status = rpc_status.to_status(proto)
-    return status
-
-
-def status_details(exc: grpc.aio.AioRpcError) -> dict[str, Any]:
-    """Decode the google.rpc details a d07 server put in a failed call's status, for callers and tests.
-
-    Keys: `code` (the StatusCode name), `message`, `reason` and `domain` (ErrorInfo), `metadata`,
-    `field_violations` (list of {field, description}), `resource_type` and `resource_name` (ResourceInfo).
-    Missing details leave empty values, so a status from any server decodes.
-    """
-    out: dict[str, Any] = {
-        "code": exc.code().name,
-        "message": exc.details() or "",
-        "reason": "",
-        "domain": "",
-        "metadata": {},
-        "field_violations": [],
-        "resource_type": "",
-        "resource_name": "",
-    }
-    trailing: Any = exc.trailing_metadata() or ()
-    raw = next((value for key, value in trailing if key == DETAILS_KEY), None)
-    if not isinstance(raw, bytes):
-        return out
-    proto = status_pb2.Status.FromString(raw)
-    out["message"] = proto.message
-    for detail in proto.details:
-        info = error_details_pb2.ErrorInfo()
-        bad = error_details_pb2.BadRequest()
-        resource = error_details_pb2.ResourceInfo()
-        if detail.Unpack(info):
-            out.update(reason=info.reason, domain=info.domain, metadata=dict(info.metadata))
-        elif detail.Unpack(bad):
-            out["field_violations"] += [
-                {"field": v.field, "description": v.description} for v in bad.field_violations
-            ]
-        elif detail.Unpack(resource):
-            out.update(resource_type=resource.resource_type, resource_name=resource.resource_name)
-    return out
 
 
 # --- the server interceptor ---------------------------------------------------------------------------
@@ -473,86 +366,3 @@ def build_server(
         readiness=readiness,
         health_interval=health_interval,
     )
-
-
-# --- the client side ----------------------------------------------------------------------------------
-
-
-class _Outgoing:
-    """Adds to every outgoing call what a d07 server expects: the bearer token, the request id and trace of
-    the call in hand, and a deadline when the caller set none (a call to a peer never waits forever)."""
-
-    def __init__(self, token: str | Callable[[], str] | None, default_timeout: float) -> None:
-        self._token = token
-        self._timeout = default_timeout
-
-    def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-        md = grpc.aio.Metadata(*(tuple(details.metadata) if details.metadata else ()))
-        token = self._token() if callable(self._token) else self._token
-        if token and "authorization" not in md:
-            md.add("authorization", f"Bearer {token}")
-        rid = context.request_id.get()
-        if rid and REQUEST_ID_KEY not in md:
-            md.add(REQUEST_ID_KEY, rid)
-        trace_id = context.trace_id.get()
-        if trace_id and TRACEPARENT_KEY not in md:
-            md.add(TRACEPARENT_KEY, f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01")
-        timeout = details.timeout if details.timeout is not None else self._timeout
-        return grpc.aio.ClientCallDetails(
-            details.method, timeout, md, details.credentials, details.wait_for_ready
-        )
-
-
-# grpc.aio files each interceptor under its first matching shape, so each shape needs its own object.
-class _UnaryUnary(_Outgoing, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
-    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self.details(client_call_details), request)
-
-
-class _UnaryStream(_Outgoing, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
-    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(self.details(client_call_details), request)
-
-
-class _StreamUnary(_Outgoing, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[type-arg]
-    async def intercept_stream_unary(
-        self, continuation: Any, client_call_details: Any, request_iterator: Any
-    ) -> Any:
-        return await continuation(self.details(client_call_details), request_iterator)
-
-
-class _StreamStream(_Outgoing, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
-    async def intercept_stream_stream(
-        self, continuation: Any, client_call_details: Any, request_iterator: Any
-    ) -> Any:
-        return await continuation(self.details(client_call_details), request_iterator)
-
-
-def client_channel(
-    target: str,
-    *,
-    token: str | Callable[[], str] | None,
-    default_timeout: float = 5.0,
-    credentials: grpc.ChannelCredentials | None = None,
-) -> grpc.aio.Channel:
-    """A channel to a peer service. `token` is the service's own bearer token, or a function returning the
-    current one (called per call, so a refreshed token is used at once). Plaintext unless `credentials`
-    are given (TLS, when the network does not provide it)."""
-    interceptors: list[Any] = [
-        shape(token, default_timeout) for shape in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
-    ]
-    if credentials is not None:
-        return grpc.aio.secure_channel(target, credentials, interceptors=interceptors)
-    return grpc.aio.insecure_channel(target, interceptors=interceptors)
-
-
-__all__ = [
-    "PUBLIC_BY_DEFAULT",
-    "GrpcServer",
-    "build_server",
-    "client_channel",
-    "current_principal",
-    "rich_status",
-    "status_code_for",
-    "status_details",
-]
