@@ -12,7 +12,8 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find proto -name '*.proto' | sort)
 CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 
-.PHONY: help setup tools proto lint test test-unit test-service test-integration test-e2e run seed bench token clean k8s-check images
+.PHONY: help setup tools proto lint test test-unit test-service test-integration test-e2e run seed bench token clean k8s-check images \
+	dashboards monitoring prometheus
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,11 +50,14 @@ lint: setup ## ruff + mypy (strict for libs/platform) + the import contracts (.i
 .tools/bin/helm:
 	bash tools/get-helm.sh
 
+.tools/bin/prometheus:
+	bash tools/get-prometheus.sh
+
 # The certificates' font (DejaVu, with every Vietnamese diacritic): Debian's fonts-dejavu-core.
 /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core
 
-tools: .tools/bin/promtool .tools/bin/helm /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+tools: .tools/bin/promtool .tools/bin/helm .tools/bin/prometheus /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -97,6 +101,19 @@ images: ## build the five service images (docker): make images IMAGE_PREFIX=regi
 
 k8s-check: setup tools ## render and validate every Helm and kustomize combination
 	bash tools/k8s-check.sh
+
+# Monitoring as code (docs/monitoring.md): deploy/monitoring/*.py write the files the deployments ship.
+dashboards: $(VENV)/.synced ## generate the Grafana dashboards (deploy/monitoring/dashboards.py) and their shipped copies
+	$(PY) deploy/monitoring/dashboards.py
+
+monitoring: dashboards ## generate the alert and recording rules (deploy/monitoring/rules.py) and the dashboards
+	$(PY) deploy/monitoring/rules.py
+
+prometheus: ## a local Prometheus for `make run` (scrapes 8001-8005, loads the rules; UI on 127.0.0.1:9090)
+	bash tools/get-prometheus.sh
+	mkdir -p .run/prometheus
+	.tools/bin/prometheus --config.file=deploy/monitoring/prometheus-local.yml \
+	  --storage.tsdb.path=.run/prometheus --web.listen-address=127.0.0.1:9090
 
 clean: ## remove generated code, the virtual environment and local state
 	rm -rf $(VENV) .run libs/contracts/src/d07/{common,registry,assessment,cameras,awards,reporting} $(CONTRACTS_STAMP)

@@ -130,13 +130,15 @@ echo "k8s-check: $("$HELM" version --short), kubectl $("$KUBECTL" version --clie
 # Helm: defaults, each toggle alone, everything at once.
 helm_case default
 helm_case split-workers --set splitWorkers=true
-helm_case monitoring --set monitoring.serviceMonitor.enabled=true --set monitoring.prometheusRule.enabled=true
+helm_case monitoring --set monitoring.serviceMonitor.enabled=true --set monitoring.prometheusRule.enabled=true \
+    --set monitoring.dashboards.enabled=true
 helm_case network-policy --set networkPolicy.enabled=true
 helm_case hpa-pdb --set services.cameras.autoscaling.enabled=true --set services.cameras.pdb.enabled=true
 helm_case registry-tag --set global.imageRegistry=registry.example.org --set global.imageTag=1.2.3 \
     --set env=test --set-string services.cameras.env.D07_DETECTION_BATCH=500
 helm_case all-on --set splitWorkers=true --set monitoring.serviceMonitor.enabled=true \
-    --set monitoring.prometheusRule.enabled=true --set networkPolicy.enabled=true \
+    --set monitoring.prometheusRule.enabled=true --set monitoring.dashboards.enabled=true \
+    --set monitoring.dashboards.folder=d07 --set networkPolicy.enabled=true \
     --set services.cameras.autoscaling.enabled=true --set services.cameras.pdb.enabled=true \
     --set services.registry.replicas=3
 

@@ -6,16 +6,23 @@
 
 It writes OUT_PREFIX.core.yaml (the documents whose kinds the Kubernetes schemas know, for
 `kubernetes-validate --strict`) and, when the render holds a PrometheusRule, OUT_PREFIX.rules.yaml (its rule
-groups, for `promtool`). Documents of the Prometheus Operator CRDs (ServiceMonitor, PrometheusRule) have no
-schema in kubernetes-validate, which would only warn about them, so they are taken out and checked here:
-the ServiceMonitor must select Services of the render by a port they have, and the PrometheusRule must hold
-exactly the groups of deploy/k8s/chart/files/prometheus-rules.yaml.
+groups, for `promtool`). Documents of the Prometheus Operator CRDs (ServiceMonitor, PodMonitor,
+PrometheusRule) have no schema in kubernetes-validate, which would only warn about them, so they are taken out
+and checked here: against the CRDs' own schemas (the copies in ../shared/schemas/crds, when that folder is
+there), the ServiceMonitor must select Services of the render by a port they have, a PodMonitor must scrape a
+port its pods have, and the PrometheusRule must hold exactly the groups of
+deploy/k8s/chart/files/prometheus-rules.yaml.
 
 It also holds the platform's own rules: every Deployment is hardened (non-root uid 10001, read-only root
-fs, no capabilities, no privilege escalation, RuntimeDefault seccomp, requests and limits), every API
-Deployment has a native gRPC readiness probe on its gRPC port and an HTTP /healthz liveness probe, name =
-label = image, and every ConfigMap, ServiceAccount, Service selector and autoscaler target resolves inside
-the render. It prints one line (kinds and counts) and exits 1 with the problems when any rule fails.
+fs, no capabilities, no privilege escalation, RuntimeDefault seccomp, requests and limits), every container
+has a liveness and a readiness probe, every API Deployment has a native gRPC readiness probe on its gRPC port
+and an HTTP /healthz liveness probe, every worker Deployment (relay, consume) its service's HTTP port with
+/healthz liveness and /readyz readiness, name = label = image, and every ConfigMap, ServiceAccount, Service
+selector and autoscaler target resolves inside the render. Every process is scraped: when the render holds
+ServiceMonitors or PodMonitors, each Deployment's pods are selected by one of them (through their Service for
+a ServiceMonitor) on a port they have; a render without any carries prometheus.io/scrape annotations on every
+pod, naming its HTTP port. It prints one line (kinds and counts) and exits 1 with the problems when any rule
+fails.
 """
 
 from __future__ import annotations
@@ -25,10 +32,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_SOURCE = ROOT / "deploy" / "k8s" / "chart" / "files" / "prometheus-rules.yaml"
+CRDS = ROOT.parent / "shared" / "schemas" / "crds"
+WORKER_ROLES = ("relay", "consume")
+MONITORS = ("ServiceMonitor", "PodMonitor")
 SERVICES = {"registry": 1, "assessment": 2, "cameras": 3, "awards": 4, "reporting": 5}
 CRD_GROUPS = ("monitoring.coreos.com/",)
 UID = 10001
@@ -92,7 +103,15 @@ def check_deployment(doc: Doc, names: dict[str, set[str]], problems: list[str]) 
                 env.get("valueFrom") or {}
             ):
                 problems.append(f"{cwhere}: {env['name']} does not come from a Secret")
+    for c in pod.get("containers", []):
+        for probe in ("livenessProbe", "readinessProbe"):
+            if not c.get(probe):
+                problems.append(f"{where}[{c['name']}]: no {probe}")
+    if component in WORKER_ROLES:
+        check_worker(doc, app, component, problems)
+        return
     if component != "server":
+        problems.append(f"{where}: component {component!r} is not server, relay or consume")
         return
     if doc["metadata"]["name"] != app:
         problems.append(f"{where}: the API Deployment is not named after its label {app!r}")
@@ -117,8 +136,127 @@ def check_deployment(doc: Doc, names: dict[str, set[str]], problems: list[str]) 
         problems.append(f"{where}: no migrate initContainer")
 
 
+def check_worker(doc: Doc, app: str, role: str, problems: list[str]) -> None:
+    """A relay or consume Deployment: serves /healthz, /readyz and /metrics on its service's HTTP port."""
+    where = name_of(doc)
+    pod = doc["spec"]["template"]["spec"]
+    http_port = 8000 + SERVICES[app]
+    if doc["metadata"]["name"] != f"{app}-{role}":
+        problems.append(f"{where}: the {role} Deployment is not named {app}-{role}")
+    main = next((c for c in pod["containers"] if c["name"] == role), None)
+    if main is None:
+        problems.append(f"{where}: no container named {role}")
+        return
+    if main.get("args") != [role]:
+        problems.append(f"{where}: the container does not run `{role}`")
+    ports = {p["name"]: p["containerPort"] for p in main.get("ports", [])}
+    if ports != {"http": http_port}:
+        problems.append(f"{where}: ports {ports} are not http {http_port}")
+    env = {e["name"]: e.get("value") for e in main.get("env", [])}
+    if env.get("D07_HTTP_PORT") != str(http_port):
+        problems.append(f"{where}: D07_HTTP_PORT is not {http_port}")
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        get = (main.get(probe) or {}).get("httpGet") or {}
+        if get.get("path") != path or get.get("port") not in ("http", http_port):
+            problems.append(f"{where}: {probe} is not HTTP {path} on the http port")
+
+
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def selects_full(selector: Doc, labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels and matchExpressions); an empty one selects nothing here."""
+    match = selector.get("matchLabels") or {}
+    exprs = selector.get("matchExpressions") or []
+    if not match and not exprs:
+        return False
+    if not all(labels.get(k) == v for k, v in match.items()):
+        return False
+    for e in exprs:
+        key, op, values = e["key"], e["operator"], e.get("values") or []
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }.get(op, False)
+        if not ok:
+            return False
+    return True
+
+
+def container_ports(deployment: Doc) -> dict[str, int]:
+    pod = deployment["spec"]["template"]["spec"]
+    ports = [p for c in pod["containers"] for p in c.get("ports", [])]
+    return {p["name"]: p["containerPort"] for p in ports if "name" in p}
+
+
+def check_scraped(docs: list[Doc], deployments: list[Doc], services: list[Doc], problems: list[str]) -> None:
+    """Every Deployment's pods are scraped: by a ServiceMonitor or PodMonitor when the render has any, else
+    by the prometheus.io annotations."""
+    monitors = [d for d in docs if d.get("kind") in MONITORS]
+    for dep in deployments:
+        where = name_of(dep)
+        labels = dep["spec"]["template"]["metadata"].get("labels", {})
+        ports = container_ports(dep)
+        if not monitors:
+            notes = dep["spec"]["template"]["metadata"].get("annotations") or {}
+            if notes.get("prometheus.io/scrape") != "true":
+                problems.append(f"{where}: not scraped (no monitor in the render, no prometheus.io/scrape)")
+            elif str(ports.get("http")) != notes.get("prometheus.io/port"):
+                problems.append(f"{where}: prometheus.io/port is not its http port {ports.get('http')}")
+            continue
+        scraped = False
+        for m in monitors:
+            if m["kind"] == "PodMonitor":
+                if selects_full(m["spec"].get("selector", {}), labels):
+                    for ep in m["spec"].get("podMetricsEndpoints", []):
+                        if ep.get("port") in ports:
+                            scraped = True
+                        else:
+                            problems.append(f"{name_of(m)}: port {ep.get('port')!r} is not a port of {where}")
+                continue
+            for svc in services:
+                if not selects(svc["spec"].get("selector", {}), labels):
+                    continue
+                if not selects_full(m["spec"].get("selector", {}), svc["metadata"].get("labels", {})):
+                    continue
+                svc_ports = {p.get("name"): p.get("targetPort") for p in svc["spec"]["ports"]}
+                for ep in m["spec"].get("endpoints", []):
+                    target = svc_ports.get(ep.get("port"))
+                    if target in ports or target in ports.values():
+                        scraped = True
+        if not scraped:
+            problems.append(f"{where}: no ServiceMonitor or PodMonitor of the render scrapes it")
+
+
+_CRD_SCHEMAS: dict[tuple[str, str], Doc] = {}
+
+
+def crd_schema(api_version: str, kind: str) -> Doc | None:
+    """The openAPIV3Schema of a kind from the CRD copies in ../shared/schemas/crds (None: not there)."""
+    if not _CRD_SCHEMAS and CRDS.is_dir():
+        for path in sorted(CRDS.glob("*.yaml")):
+            for crd in load(path):
+                if crd.get("kind") != "CustomResourceDefinition":
+                    continue
+                group = crd["spec"]["group"]
+                for v in crd["spec"]["versions"]:
+                    key = (f"{group}/{v['name']}", crd["spec"]["names"]["kind"])
+                    _CRD_SCHEMAS[key] = v["schema"]["openAPIV3Schema"]
+    return _CRD_SCHEMAS.get((api_version, kind))
+
+
+def check_custom_resource(doc: Doc, problems: list[str]) -> None:
+    schema = crd_schema(doc["apiVersion"], doc["kind"])
+    if schema is None:
+        if CRDS.is_dir():
+            problems.append(f"{name_of(doc)}: no CRD of {doc['apiVersion']} {doc['kind']} in {CRDS}")
+        return
+    for error in jsonschema.Draft7Validator(schema).iter_errors(doc):
+        path = "/".join(str(p) for p in error.absolute_path)
+        problems.append(f"{name_of(doc)}: CRD schema: at {path or '/'}: {error.message}")
 
 
 def check(docs: list[Doc]) -> list[str]:
@@ -171,6 +309,9 @@ def check(docs: list[Doc]) -> list[str]:
             for s in matched:
                 if ep.get("port") not in {p.get("name") for p in s["spec"]["ports"]}:
                     problems.append(f"{name_of(sm)}: port {ep.get('port')!r} is not a port of {name_of(s)}")
+    check_scraped(docs, deployments, services, problems)
+    for cr in (d for d in docs if str(d.get("apiVersion", "")).startswith(CRD_GROUPS)):
+        check_custom_resource(cr, problems)
     for rule in (d for d in docs if d.get("kind") == "PrometheusRule"):
         if rule["spec"] != yaml.safe_load(RULES_SOURCE.read_text()):
             problems.append(f"{name_of(rule)}: groups differ from {RULES_SOURCE.relative_to(ROOT)}")

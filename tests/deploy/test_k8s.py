@@ -78,7 +78,9 @@ def test_split_workers_moves_the_relays_and_consumers_out_of_serve(
     assert check_run.returncode == 0, check_run.stdout + check_run.stderr
     for render in ("helm-split-workers", "kustomize-split-workers", "kustomize-overlay-prod"):
         docs = [d for d in yaml.safe_load_all((RENDERED / f"{render}.yaml").read_text()) if d]
-        (config,) = (d for d in docs if d["kind"] == "ConfigMap")
+        (config,) = (
+            d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("d07-config")
+        )
         assert config["data"]["D07_INPROCESS_WORKERS"] == "false", render
         found = deployments(RENDERED / f"{render}.yaml")
         assert {"cameras-relay", "cameras-consume", "registry-relay", "reporting-consume"} <= set(found), (
@@ -86,9 +88,60 @@ def test_split_workers_moves_the_relays_and_consumers_out_of_serve(
         )
         assert found["cameras-consume"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["consume"]
     default = [d for d in yaml.safe_load_all((RENDERED / "helm-default.yaml").read_text()) if d]
-    (config,) = (d for d in default if d["kind"] == "ConfigMap")
+    (config,) = (d for d in default if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "d07-config")
     assert config["data"]["D07_INPROCESS_WORKERS"] == "true"
     assert "cameras-relay" not in deployments(RENDERED / "helm-default.yaml")
+
+
+def test_split_workers_are_probed_and_scraped(check_run: subprocess.CompletedProcess[str]) -> None:
+    """A relay or consume pod serves /healthz, /readyz and /metrics on its service's HTTP port: it is probed
+    there, and the PodMonitor (or, without monitors, the prometheus.io annotations) scrapes it."""
+    assert check_run.returncode == 0, check_run.stdout + check_run.stderr
+    for render in ("helm-split-workers", "helm-all-on", "kustomize-split-workers", "kustomize-overlay-prod"):
+        docs = [d for d in yaml.safe_load_all((RENDERED / f"{render}.yaml").read_text()) if d]
+        workers = {n: d for n, d in deployments(RENDERED / f"{render}.yaml").items() if "-" in n}
+        assert {"cameras-relay", "cameras-consume", "registry-relay", "reporting-consume"} <= set(workers)
+        for name, dep in workers.items():
+            service, role = name.split("-")
+            port = 8000 + SERVICES[service]
+            (main,) = dep["spec"]["template"]["spec"]["containers"]
+            http = {"name": "http", "containerPort": port, "protocol": "TCP"}
+            assert main["ports"] == [http], (render, name)
+            assert {"name": "D07_HTTP_PORT", "value": str(port)} in main["env"], (render, name)
+            assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, (render, name)
+            assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, (render, name)
+            assert dep["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == role
+        monitors = [d for d in docs if d["kind"] == "PodMonitor"]
+        if render in ("helm-all-on", "kustomize-overlay-prod"):
+            (pm,) = monitors
+            assert pm["spec"]["jobLabel"] == "app.kubernetes.io/name"
+            assert pm["spec"]["podMetricsEndpoints"][0]["port"] == "http"
+        else:
+            assert monitors == [], render
+            for name, dep in workers.items():
+                notes = dep["spec"]["template"]["metadata"]["annotations"]
+                assert notes["prometheus.io/scrape"] == "true", (render, name)
+                assert notes["prometheus.io/port"] == str(8000 + SERVICES[name.split("-")[0]]), (render, name)
+
+
+def test_the_dashboards_ship_as_grafana_configmaps(check_run: subprocess.CompletedProcess[str]) -> None:
+    """With monitoring on, every dashboard of deploy/monitoring/dashboards/ is a ConfigMap for Grafana's
+    sidecar, holding exactly the generated JSON."""
+    assert check_run.returncode == 0, check_run.stdout + check_run.stderr
+    generated = {
+        p.name: p.read_text() for p in (ROOT / "deploy" / "monitoring" / "dashboards").glob("*.json")
+    }
+    assert len(generated) == 4
+    for render in ("helm-monitoring", "helm-all-on", "kustomize-monitoring", "kustomize-overlay-prod"):
+        docs = [d for d in yaml.safe_load_all((RENDERED / f"{render}.yaml").read_text()) if d]
+        maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard")]
+        assert {m["metadata"]["name"] for m in maps} == {f"{n[:-5]}-dashboard" for n in generated}, render
+        for m in maps:
+            assert m["metadata"]["labels"]["grafana_dashboard"] == "1", render
+            ((name, text),) = m["data"].items()
+            assert text.strip() == generated[name].strip(), (render, name)
+    default = [d for d in yaml.safe_load_all((RENDERED / "helm-default.yaml").read_text()) if d]
+    assert not [d for d in default if d["metadata"]["name"].endswith("-dashboard")]
 
 
 @pytest.mark.parametrize(
