@@ -472,7 +472,9 @@ async def test_a_violation_not_acknowledged_in_time_becomes_overdue_once(
     assert seen["overdue_at"] is not None
     assert seen["status"] == "new"
     assert seen["version"] == 1  # the flag is not a decision of anyone's: the version stays
-    assert await gauge_sum(http, "d07_violations_overdue") > 0
+    # The worker refreshes the gauges just after it commits the flag: wait for that too.
+    overdue = await eventually(lambda: gauge_sum(http, "d07_violations_overdue"), within=30, what="gauge")
+    assert overdue > 0
     assert await gauge_sum(http, "d07_violations_open") > 0
 
     found = await events_about(platform.bootstrap, {vid}, want=1)
