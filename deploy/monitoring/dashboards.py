@@ -59,6 +59,12 @@ def query(expr: str, legend: str = "") -> Dataquery:
     return q
 
 
+def ratio(errors: str, total: str) -> str:
+    """errors / total, 0 (not "no data") while there is traffic but no error yet: a counter with an error's
+    label appears only at the first error (as in the SLO rules of rules.py)."""
+    return f"({errors} or 0 * {total}) / {total}"
+
+
 def legend() -> VizLegendOptions:
     return (
         VizLegendOptions()
@@ -229,8 +235,10 @@ def overview() -> model.Dashboard:
                 "HTTP 5xx ratio by service",
                 "percentunit",
                 query(
-                    f'sum by (job) (rate(http_requests_total{{{http}, status=~"5.."}}[{RATE}]))'
-                    f" / sum by (job) (rate(http_requests_total{{{http}}}[{RATE}]))",
+                    ratio(
+                        f'sum by (job) (rate(http_requests_total{{{http}, status=~"5.."}}[{RATE}]))',
+                        f"sum by (job) (rate(http_requests_total{{{http}}}[{RATE}]))",
+                    ),
                     "{{job}}",
                 ),
             )
@@ -266,8 +274,11 @@ def overview() -> model.Dashboard:
                 "gRPC server-error ratio by service",
                 "percentunit",
                 query(
-                    f"sum by (job) (rate(grpc_server_handled_total{{{grpc}, {GRPC_SERVER_ERRORS}}}[{RATE}]))"
-                    f" / sum by (job) (rate(grpc_server_handled_total{{{grpc}}}[{RATE}]))",
+                    ratio(
+                        "sum by (job) (rate(grpc_server_handled_total"
+                        f"{{{grpc}, {GRPC_SERVER_ERRORS}}}[{RATE}]))",
+                        f"sum by (job) (rate(grpc_server_handled_total{{{grpc}}}[{RATE}]))",
+                    ),
                     "{{job}}",
                 ),
                 description="UNKNOWN, INTERNAL, UNAVAILABLE, DATA_LOSS, DEADLINE_EXCEEDED: the codes of the"
