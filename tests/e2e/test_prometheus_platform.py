@@ -13,6 +13,7 @@ legend, and fails here.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -384,4 +385,11 @@ def test_every_panel_and_rule_evaluates_and_the_exercised_ones_have_data(
     fresh = prometheus.query('slo:sli_error:ratio_rate5m{slo="violation-freshness", job="cameras"}')
     if not fresh or not float(fresh[0]["value"][1]) > 0:
         failures.append(f"the freshness SLO counts no late violation: {fresh}")
+    # Each process says what it runs (its package's version) and shows its database pool.
+    versions = {(s["metric"]["job"], s["metric"]["version"]) for s in prometheus.query("d07_build_info == 1")}
+    if versions != {(name, importlib.metadata.version(name)) for name in SERVICES}:
+        failures.append(f"d07_build_info: {sorted(versions)}")
+    pools = {s["metric"]["job"]: s["metric"]["pool"] for s in prometheus.query("d07_db_pool_connections > 0")}
+    if pools != {name: name for name in SERVICES}:
+        failures.append(f"d07_db_pool_connections: {pools}")
     assert not failures, "\n".join(failures)
