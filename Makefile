@@ -76,9 +76,9 @@ test-integration: setup tools ## the mechanism and each service as a process (re
 test-e2e: setup ## the five services together, the demo province, the local run
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-run: setup ## start PostgreSQL and the broker if needed, migrate, run all five services with the demo province
+run: setup .tools/bin/prometheus ## start PostgreSQL and the broker if needed, all five services, Prometheus, the demo province
 	$(PY) -m d07.platform.devstack run --then "$(PY) -m d07.demo seed --if-empty" \
-	  --also "gateway=$(PY) -m d07.demo gateway"
+	  --also "gateway=$(PY) -m d07.demo gateway" --prometheus .tools/bin/prometheus
 
 seed: setup ## load the demo province into the running (empty) platform: make seed [SEED=2019] [SIZE=1]
 	$(PY) -m d07.demo seed --seed $(or $(SEED),2019) --size $(or $(SIZE),1)
@@ -109,7 +109,7 @@ dashboards: $(VENV)/.synced ## generate the Grafana dashboards (deploy/monitorin
 monitoring: dashboards ## generate the alert and recording rules (deploy/monitoring/rules.py) and the dashboards
 	$(PY) deploy/monitoring/rules.py
 
-prometheus: ## a local Prometheus for `make run` (scrapes 8001-8005, loads the rules; UI on 127.0.0.1:9090)
+prometheus: ## a Prometheus alone, for services started otherwise (`make run` starts its own; UI on 127.0.0.1:9090)
 	bash tools/get-prometheus.sh
 	mkdir -p .run/prometheus
 	.tools/bin/prometheus --config.file=deploy/monitoring/prometheus-local.yml \

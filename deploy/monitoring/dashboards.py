@@ -59,6 +59,12 @@ def query(expr: str, legend: str = "") -> Dataquery:
     return q
 
 
+def ratio(errors: str, total: str) -> str:
+    """errors / total, 0 (not "no data") while there is traffic but no error yet: a counter with an error's
+    label appears only at the first error (as in the SLO rules of rules.py)."""
+    return f"({errors} or 0 * {total}) / {total}"
+
+
 def legend() -> VizLegendOptions:
     return (
         VizLegendOptions()
@@ -193,6 +199,26 @@ def overview() -> model.Dashboard:
                 w=12,
             )
         )
+        .with_panel(
+            graph(
+                "Versions running",
+                "none",
+                query(f"count by (job, version) (d07_build_info{{{sel}}})", "{{job}} {{version}}"),
+                description="Processes per service and package version (d07_build_info): two versions at once"
+                " during a rollout.",
+            )
+        )
+        .with_panel(
+            graph(
+                "Database pool: connections in use and waiting acquisitions",
+                "none",
+                query(f"sum by (job) (d07_db_pool_connections_in_use{{{sel}}})", "{{job}} in use"),
+                query(f"sum by (job) (d07_db_pool_connections_max{{{sel}}})", "{{job}} max"),
+                query(f"sum by (job) (d07_db_pool_acquires_waiting{{{sel}}})", "{{job}} waiting"),
+                description="asyncpg pools read at scrape time: waiting acquisitions mean every connection is"
+                " taken (raise D07_DB_POOL_MAX or find the slow statement).",
+            )
+        )
         .with_row(Row("HTTP"))
         .with_panel(
             graph(
@@ -209,8 +235,10 @@ def overview() -> model.Dashboard:
                 "HTTP 5xx ratio by service",
                 "percentunit",
                 query(
-                    f'sum by (job) (rate(http_requests_total{{{http}, status=~"5.."}}[{RATE}]))'
-                    f" / sum by (job) (rate(http_requests_total{{{http}}}[{RATE}]))",
+                    ratio(
+                        f'sum by (job) (rate(http_requests_total{{{http}, status=~"5.."}}[{RATE}]))',
+                        f"sum by (job) (rate(http_requests_total{{{http}}}[{RATE}]))",
+                    ),
                     "{{job}}",
                 ),
             )
@@ -246,8 +274,11 @@ def overview() -> model.Dashboard:
                 "gRPC server-error ratio by service",
                 "percentunit",
                 query(
-                    f"sum by (job) (rate(grpc_server_handled_total{{{grpc}, {GRPC_SERVER_ERRORS}}}[{RATE}]))"
-                    f" / sum by (job) (rate(grpc_server_handled_total{{{grpc}}}[{RATE}]))",
+                    ratio(
+                        "sum by (job) (rate(grpc_server_handled_total"
+                        f"{{{grpc}, {GRPC_SERVER_ERRORS}}}[{RATE}]))",
+                        f"sum by (job) (rate(grpc_server_handled_total{{{grpc}}}[{RATE}]))",
+                    ),
                     "{{job}}",
                 ),
                 description="UNKNOWN, INTERNAL, UNAVAILABLE, DATA_LOSS, DEADLINE_EXCEEDED: the codes of the"
@@ -289,11 +320,6 @@ def overview() -> model.Dashboard:
 def events() -> model.Dashboard:
     sel = 'platform="d07", namespace=~"$namespace", job=~"$service"'
     pending = f"d07_outbox_pending{{{sel}}}"
-    age = (
-        f"max by (job, schema) (300 * (min_over_time({pending}[5m]) > bool 0)"
-        f" + 600 * (min_over_time({pending}[15m]) > bool 0)"
-        f" + 2700 * (min_over_time({pending}[1h]) > bool 0))"
-    )
     d = (
         base(
             "d07-events",
@@ -315,12 +341,11 @@ def events() -> model.Dashboard:
         )
         .with_panel(
             graph(
-                "Oldest outbox row, at least",
+                "Oldest outbox row",
                 "s",
-                query(age, "{{schema}}"),
-                description="A lower bound of the oldest unsent row's age (300 s, 900 s or 3600 s): the"
-                " outbox has not been empty for that long. The relay exports no age yet:"
-                " d07_outbox_oldest_age_seconds is missing (docs/monitoring.md).",
+                query(f"max by (job, schema) (d07_outbox_oldest_age_seconds{{{sel}}})", "{{schema}}"),
+                description="Age of the oldest unsent row at the leading relay's last round (0: the outbox is"
+                " empty). D07OutboxStalled fires above 5 minutes.",
             )
         )
         .with_panel(
@@ -331,7 +356,18 @@ def events() -> model.Dashboard:
                     f"sum by (topic) (rate(d07_events_published_total{{{sel}}}[{RATE}]))",
                     "{{topic}}",
                 ),
-                w=24,
+            )
+        )
+        .with_panel(
+            graph(
+                "Produce errors by topic",
+                "ops",
+                query(
+                    f"sum by (topic) (rate(d07_events_publish_errors_total{{{sel}}}[{RATE}]))",
+                    "{{topic}}",
+                ),
+                description="Record batches the relay failed to publish (broker error or timeout): the rows"
+                " stay and go out again after a backoff.",
             )
         )
         .with_row(Row("Consumers"))
@@ -406,15 +442,7 @@ def cameras() -> model.Dashboard:
             label_variable("namespace", "namespace", 'up{platform="d07", job="cameras"}', "Namespace")
         )
         .with_row(Row("Camera network"))
-        .with_panel(
-            stat(
-                "Installed",
-                "none",
-                query(f"{online} + {offline}"),
-                description="Online + offline: the service exports no installed count (d07_cameras_installed"
-                " is missing, docs/monitoring.md).",
-            )
-        )
+        .with_panel(stat("Installed", "none", query(f"max(d07_cameras_installed{{{sel}}})")))
         .with_panel(stat("Online", "none", query(online)))
         .with_panel(stat("Offline", "none", query(offline)))
         .with_panel(
@@ -478,6 +506,35 @@ def cameras() -> model.Dashboard:
                     "{{kind}}",
                 ),
                 w=24,
+            )
+        )
+        .with_panel(
+            graph(
+                "Detection to violation: p50, p95 by kind",
+                "s",
+                query(
+                    f"histogram_quantile(0.5, sum by (kind, le)"
+                    f" (rate(d07_violation_open_delay_seconds_bucket{{{sel}}}[{RATE}])))",
+                    "p50 {{kind}}",
+                ),
+                query(
+                    f"histogram_quantile(0.95, sum by (kind, le)"
+                    f" (rate(d07_violation_open_delay_seconds_bucket{{{sel}}}[{RATE}])))",
+                    "p95 {{kind}}",
+                ),
+                description="From the first detection's time to the violation's opening (the"
+                " violation-freshness SLO: 99 % within 30 s).",
+            )
+        )
+        .with_panel(
+            graph(
+                "Violations opened within 30 s",
+                "percentunit",
+                query(
+                    f'sum(rate(d07_violation_open_delay_seconds_bucket{{{sel}, le="30.0"}}[{RATE}]))'
+                    f" / sum(rate(d07_violation_open_delay_seconds_count{{{sel}}}[{RATE}]))",
+                    "within 30 s",
+                ),
             )
         )
         .with_panel(

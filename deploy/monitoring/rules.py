@@ -137,18 +137,16 @@ def event_rules() -> list[Rule]:
             summary="{{ $labels.schema }}: {{ $value }} outbox rows wait and the backlog grows",
             description="The outbox relay of {{ $labels.schema }} is not keeping up or cannot reach Kafka.",
         ),
-        # No metric gives the age of the oldest outbox row (d07_outbox_oldest_age_seconds is missing, see
-        # docs/monitoring.md): rows that never all left in 15 minutes while nothing was published stand in.
+        # The leading relay of each schema exports the age of its oldest unsent row every round.
         alert(
             "D07OutboxStalled",
-            f"min_over_time(d07_outbox_pending{{{SEL}}}[15m]) > 0\n"
-            "  unless on (namespace, job)\n"
-            f"  sum by (namespace, job) (increase(d07_events_published_total{{{SEL}}}[15m])) > 0",
-            for_="15m",
+            f"max by (namespace, job, schema) (d07_outbox_oldest_age_seconds{{{SEL}}}) > 300",
+            for_="5m",
             severity="critical",
-            summary="{{ $labels.schema }}: outbox rows have waited 15 minutes and nothing is published",
-            description="{{ $labels.schema }} has had outbox rows pending for at least 15 minutes and its"
-            " relay published nothing meanwhile: the events are late for every consumer.",
+            summary="{{ $labels.schema }}: the oldest outbox row has waited {{ $value | humanizeDuration }}",
+            description="An event of {{ $labels.schema }} has waited more than 5 minutes in the outbox, for 5"
+            " minutes: the relay cannot publish (see d07_events_publish_errors_total) and the events are late"
+            " for every consumer.",
         ),
         alert(
             "D07ConsumerLagHigh",
@@ -197,11 +195,12 @@ def event_rules() -> list[Rule]:
 def camera_rules() -> list[Rule]:
     # The gauges are read from the database by every process that runs the cameras' periodic workers
     # (each relay, or each serve replica with in-process workers): the same number several times, so max.
-    online = f"max by (namespace, job) (d07_cameras_online{{{SEL}}})"
+    installed = f"max by (namespace, job) (d07_cameras_installed{{{SEL}}})"
     offline = f"max by (namespace, job) (d07_cameras_offline{{{SEL}}})"
     ratio = "d07:cameras_online:ratio"
     return [
-        record(ratio, f"{online}\n  / ({online} + {offline})"),
+        # The installed cameras that are not offline (a planned camera online counts in d07_cameras_online).
+        record(ratio, f"({installed} - {offline})\n  / {installed}"),
         alert(
             "D07CameraOnlineRatioLow",
             f"{ratio} < 0.8\n  or {ratio} < ({ratio} offset 1h - 0.1)",
@@ -272,8 +271,7 @@ SLOS = (
         _slow("http_request_duration_seconds", HTTP_SEL, '"0.5"'),
         _rate("http_request_duration_seconds_count", HTTP_SEL),
     ),
-    # d07_violation_open_delay_seconds does not exist yet: the cameras service is to export it (see
-    # docs/monitoring.md). Until then these rules record nothing and the alerts cannot fire.
+    # d07_violation_open_delay_seconds: the cameras service, where a detection opens a violation.
     Slo(
         "violation-freshness",
         0.99,

@@ -1,8 +1,10 @@
-"""`make run`'s engine brings all five services to ready with its own PostgreSQL and broker, and Ctrl-C
-(SIGINT to its process group, as a terminal sends it) leaves no process behind."""
+"""`make run`'s engine brings all five services to ready with its own PostgreSQL and broker and a Prometheus
+scraping them with the platform's rules, and Ctrl-C (SIGINT to its process group, as a terminal sends it)
+leaves no process behind. The table README shows is the table it prints."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -12,11 +14,22 @@ from pathlib import Path
 
 import httpx
 
-from d07.platform.devstack.__main__ import SERVICES
+from d07.platform.devstack.__main__ import PROMETHEUS_PORT, SERVICES, _table
 from d07.platform.devstack.procs import port_open
 from tests.support.waiting import eventually_sync
 
 ROOT = Path(__file__).resolve().parents[2]
+PROMETHEUS = ROOT / ".tools" / "bin" / "prometheus"
+
+
+def test_the_readme_shows_the_table_make_run_prints() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("d07 is ready:\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    printed = _table(
+        "postgresql://postgres@127.0.0.1:55432/postgres", "127.0.0.1:9092", prometheus=True
+    ).splitlines()
+    assert shown == printed[: len(shown)]
+    assert any(line.startswith("Prometheus  http://127.0.0.1:9090") for line in shown)
 
 
 def descendants_by_marker(marker: str) -> list[str]:
@@ -52,6 +65,8 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
             "150",
             "--also",
             f"gateway={sys.executable} -m d07.demo gateway --every 1",
+            "--prometheus",
+            str(PROMETHEUS),
             "--then",
             f"{sys.executable} -c \"import os; open('{tmp_path / 'then'}', 'w')"
             ".write(os.environ['D07_PORT_OFFSET'])\"",
@@ -92,8 +107,31 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
         )
         assert r.status_code == 200
         assert "Ctrl-C stops everything" in (tmp_path / "run.log").read_text()
+        # The run's Prometheus (ready before the table was printed) scrapes the five services at the run's
+        # ports, labelled as in Kubernetes, with the alert and recording rules loaded.
+        prometheus = f"http://127.0.0.1:{PROMETHEUS_PORT + offset}"
+        assert f"Prometheus  {prometheus}" in (tmp_path / "run.log").read_text()
+
+        def targets_up() -> set[str]:
+            result = httpx.get(
+                f"{prometheus}/api/v1/query", params={"query": 'up{platform="d07"} == 1'}, timeout=5
+            ).json()["data"]["result"]
+            return {f"{r['metric']['job']} {r['metric']['instance']}" for r in result}
+
+        eventually_sync(
+            targets_up,
+            until=lambda up: up == {f"{s.name} 127.0.0.1:{s.http + offset}" for s in SERVICES},
+            within=60,
+            interval=1,
+            what="Prometheus scraping the five services",
+        )
+        groups = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        assert {"d07.availability", "d07.events", "d07.cameras", "d07.slo.alerts"} <= {
+            g["name"] for g in groups
+        }
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+        with contextlib.suppress(ProcessLookupError):  # a run that exited already shows its log above
+            os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:
@@ -109,3 +147,4 @@ def test_local_run_reaches_ready_and_ctrl_c_leaves_nothing(tmp_path: Path) -> No
     for s in SERVICES:
         assert not port_open("127.0.0.1", s.http + offset)
         assert not port_open("127.0.0.1", s.grpc + offset)
+    assert not port_open("127.0.0.1", PROMETHEUS_PORT + offset)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -403,6 +404,54 @@ async def test_a_silent_camera_goes_offline_and_comes_back_with_a_heartbeat(
     metrics = (await http.get("/metrics")).text
     assert "d07_cameras_online " in metrics
     assert "d07_cameras_offline " in metrics
+
+
+def gauge(text: str, name: str) -> float | None:
+    found = re.findall(rf"^{name} (\S+)$", text, flags=re.M)
+    return float(found[0]) if found else None
+
+
+async def test_the_installed_gauge_counts_the_installed_cameras(
+    platform: Platform, stub: pb_grpc.CamerasServiceStub, http: httpx.AsyncClient
+) -> None:
+    """`d07_cameras_installed` follows the database: a camera installed counts, a planned one does not, a
+    decommissioned one no longer does; the offline ones are among them."""
+
+    async def installed_in_database() -> int:
+        conn = await asyncpg.connect(platform.database_url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM cameras.cameras WHERE status = 'installed'"))
+        finally:
+            await conn.close()
+
+    async def exported() -> tuple[float | None, int]:
+        return gauge(
+            (await http.get("/metrics")).text, "d07_cameras_installed"
+        ), await installed_in_database()
+
+    def agree(pair: tuple[float | None, int]) -> bool:
+        return pair[0] == pair[1]
+
+    await eventually(exported, until=agree, within=30, interval=0.3, what="the gauge equal to the database")
+    start = await installed_in_database()
+    cam = await create(stub, platform, name="Ngã tư Hai Bà Trưng", status=pb.CAMERA_STATUS_INSTALLED)
+    await create(stub, platform, name="Chợ Đầm (dự kiến)", status=pb.CAMERA_STATUS_PLANNED)
+    got = await eventually(
+        exported, until=agree, within=30, interval=0.3, what="the installed camera counted"
+    )
+    assert got[1] == start + 1
+    await stub.ChangeCameraStatus(
+        pb.ChangeCameraStatusRequest(id=cam.id, version=cam.version, status=pb.CAMERA_STATUS_DECOMMISSIONED),
+        metadata=meta(platform, "dic_operator"),
+        timeout=10,
+    )
+    got = await eventually(exported, until=agree, within=30, interval=0.3, what="the decommissioned one gone")
+    assert got[1] == start
+    text = (await http.get("/metrics")).text
+    offline, installed = gauge(text, "d07_cameras_offline"), gauge(text, "d07_cameras_installed")
+    assert offline is not None
+    assert installed is not None
+    assert offline <= installed
 
 
 class RolledBack(Exception):

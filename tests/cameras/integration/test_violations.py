@@ -702,3 +702,57 @@ async def test_watch_violations_resumes_from_its_cursor_missing_nothing_and_repe
     )
     page = [(e["cursor"], e["activity"]["action"]) for e in r.json()["items"] if e["violation"]["id"] in mine]
     assert page == [(m.cursor, m.activity.action) for m in received[3:]]
+
+
+# --- freshness: the time from a detection to its violation ------------------------------------------------
+
+
+def histogram(text: str, name: str, kind: str) -> dict[str, float]:
+    """The buckets (by `le`) and `count` of one kind's series of a histogram in a /metrics text."""
+    found = {
+        le: float(v)
+        for le, v in re.findall(rf'^{name}_bucket\{{kind="{kind}",le="([^"]+)"\}} (\S+)$', text, flags=re.M)
+    }
+    count = re.findall(rf'^{name}_count\{{kind="{kind}"\}} (\S+)$', text, flags=re.M)
+    found["count"] = float(count[0]) if count else 0.0
+    return found
+
+
+async def test_the_open_delay_is_measured_from_the_detection_to_the_opening(
+    platform: Platform, channel: grpc.aio.Channel, http: httpx.AsyncClient
+) -> None:
+    """Three violations opened through the detections' door: one from a detection of just now (under a
+    second), one from a detection 45 s old (past the freshness objective of 30 s), one from a camera whose
+    clock runs 20 s ahead (counted as no delay, not a negative one)."""
+    unit = await new_unit(platform, "Trường THCS Lê Quý Đôn")
+    _, code = await new_camera_with_code(channel, platform, unit, "Cổng chính Trường THCS Lê Quý Đôn")
+    name = "d07_violation_open_delay_seconds"
+    now = datetime.now(UTC)
+    sent = {"vandalism": now, "crowd": now - timedelta(seconds=45), "loitering": now + timedelta(seconds=20)}
+    before = {kind: histogram((await http.get("/metrics")).text, name, kind) for kind in sent}
+    detections = [
+        {
+            "detection_id": str(uuid.uuid4()),
+            "camera_id": code,
+            "occurred_at": at.isoformat(),
+            "kind": kind,
+            "confidence": 0.97,
+        }
+        for kind, at in sent.items()
+    ]
+    r = await http.post("/v1/detections:batch", json=detections, headers=platform.headers("camera_gateway"))
+    assert (r.status_code, r.json()["stored"]) == (200, 3), r.text
+    after = {kind: histogram((await http.get("/metrics")).text, name, kind) for kind in sent}
+
+    def added(kind: str, key: str) -> float:
+        return after[kind].get(key, 0.0) - before[kind].get(key, 0.0)
+
+    for kind in sent:
+        assert added(kind, "count") == 1, (kind, before[kind], after[kind])
+        assert added(kind, "+Inf") == 1
+    # Just now and the camera ahead: within the first bucket (1 s).
+    assert added("vandalism", "1.0") == 1
+    assert added("loitering", "1.0") == 1
+    # 45 s old: not within the 30-second objective, within 60 s.
+    assert added("crowd", "30.0") == 0
+    assert added("crowd", "60.0") == 1

@@ -16,6 +16,7 @@ from cameras.network.domain import (
     CameraRef,
     CameraStatus,
     CreateCamera,
+    HealthCounts,
     HealthRow,
     InstallationPlan,
     Interval,
@@ -214,10 +215,11 @@ class FakeCameraRepository(FakeRepository):
     async def intervals(self, *, camera_id: uuid.UUID, start: datetime, end: datetime) -> list[Interval]:
         return [Interval(s, e) for c, s, e in self.intervals_ if c == camera_id]
 
-    async def health_counts(self) -> tuple[int, int]:
+    async def health_counts(self) -> HealthCounts:
         cams = self.cameras.values()
         online = sum(1 for c in cams if c.online and c.status != CameraStatus.DECOMMISSIONED)
-        return online, sum(1 for c in cams if not c.online and c.status == CameraStatus.INSTALLED)
+        offline = sum(1 for c in cams if not c.online and c.status == CameraStatus.INSTALLED)
+        return HealthCounts(online, offline, sum(1 for c in cams if c.status == CameraStatus.INSTALLED))
 
 
 class FakePlanRepository(FakeRepository):

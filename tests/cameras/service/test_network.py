@@ -18,6 +18,7 @@ from cameras.network.domain import (
     CreateCamera,
     CreatePlan,
     GetCamera,
+    HealthCounts,
     Heartbeat,
     InstallationPlan,
     PlanInput,
@@ -382,7 +383,7 @@ async def test_silent_cameras_go_offline_each_with_one_event() -> None:
         "d07.cameras.v1.CameraWentOffline",
     )
     assert await service.take_offline(uow, offline_after_seconds=300) == []  # once
-    assert await service.health_counts(uow) == (1, 1)
+    assert await service.health_counts(uow) == HealthCounts(online=1, offline=1, installed=2)
 
 
 # --- reads: a unit officer sees its own unit's cameras -----------------------------------------------------

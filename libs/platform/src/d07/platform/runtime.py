@@ -37,6 +37,7 @@ from d07.platform.events.replay import Rebuild, rebuild
 from d07.platform.grpc import GrpcServer, build_server
 from d07.platform.http import create_app
 from d07.platform.logging import configure_logging, get_logger
+from d07.platform.metrics import POOLS, record_build_info
 from d07.platform.readiness import Readiness, broker_check, database_check
 from d07.platform.settings import ServiceSettings
 from d07.platform.uow import UnitOfWork
@@ -240,6 +241,7 @@ class Process:
 
     async def _prepare(self) -> Deps:
         pool = await open_pool(self.settings, self.stop)
+        POOLS.watch(self.spec.name, pool)
         verifier = make_verifier(self.settings)
         base = Deps(settings=self.settings, pool=pool, verifier=verifier, source=f"/d07/{self.spec.name}")
         deps = base
@@ -305,6 +307,7 @@ class Process:
 
     async def run(self, role: str) -> None:
         _install_signals(self.stop)
+        record_build_info(self.spec.name)
         if role == "migrate":
             applied = await run_migrate(self.spec, self.settings)
             log.info("migrated", applied=applied)

@@ -530,6 +530,15 @@ class InstallationProgress:
 
 
 @dataclass(frozen=True)
+class HealthCounts:
+    """The network's health gauges: cameras in service online, installed ones offline, and installed ones."""
+
+    online: int
+    offline: int
+    installed: int
+
+
+@dataclass(frozen=True)
 class HealthRow:
     """A camera as the health check sees it."""
 

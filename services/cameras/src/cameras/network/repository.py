@@ -12,6 +12,7 @@ from cameras.network.domain import (
     CameraFilter,
     CameraStatus,
     CreateCamera,
+    HealthCounts,
     HealthRow,
     InstallationPlan,
     Interval,
@@ -245,15 +246,16 @@ class CameraRepository:
         )
         return from_rows(Interval, rows)
 
-    async def health_counts(self) -> tuple[int, int]:
-        """(online, offline): cameras in service that are online, and installed ones that are not."""
+    async def health_counts(self) -> HealthCounts:
+        """Cameras in service that are online, installed ones that are not, and the installed ones."""
         row = await self.conn.fetchrow(
             """SELECT count(*) FILTER (WHERE online AND status <> 'decommissioned') AS online,
-                      count(*) FILTER (WHERE NOT online AND status = 'installed') AS offline
+                      count(*) FILTER (WHERE NOT online AND status = 'installed') AS offline,
+                      count(*) FILTER (WHERE status = 'installed') AS installed
                  FROM cameras"""
         )
         assert row is not None
-        return row["online"], row["offline"]
+        return HealthCounts(row["online"], row["offline"], row["installed"])
 
 
 class PlanRepository:

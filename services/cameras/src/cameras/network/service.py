@@ -30,6 +30,7 @@ from cameras.network.domain import (
     GetCamera,
     GetProgress,
     GetUptime,
+    HealthCounts,
     HealthRow,
     HeartbeatsResult,
     InstallationPlan,
@@ -515,8 +516,8 @@ async def take_offline(uow: NetworkUnitOfWork, *, offline_after_seconds: float) 
             return gone
 
 
-async def health_counts(uow: NetworkUnitOfWork) -> tuple[int, int]:
-    """(online, offline) as the gauges show them: cameras in service online, installed ones not."""
+async def health_counts(uow: NetworkUnitOfWork) -> HealthCounts:
+    """The gauges: cameras in service online, installed ones not, and the installed ones."""
     async with uow:
         return await uow.cameras.health_counts()
 

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from cameras.config import CamerasSettings
 from cameras.network import service
+from cameras.network.domain import HealthCounts
 from cameras.network.service import NetworkDeps, NetworkUnitOfWork
 from d07.platform.runtime import Worker
 
@@ -22,20 +23,26 @@ log = structlog.get_logger()
 
 
 class HealthGauges(Collector):
-    """`d07_cameras_online` and `d07_cameras_offline` as last read from the database. Until a first reading,
-    the process exports neither: a process that does not run the health worker shows no number rather than
-    a wrong zero."""
+    """`d07_cameras_installed`, `d07_cameras_online` and `d07_cameras_offline` as last read from the database.
+    Until a first reading, the process exports none: a process that does not run the health worker shows no
+    number rather than a wrong zero."""
 
     def __init__(self) -> None:
-        self.values: tuple[int, int] | None = None
+        self.values: HealthCounts | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         if self.values is None:
             return
-        online, offline = self.values
-        yield GaugeMetricFamily("d07_cameras_online", "Cameras in service seen within the threshold", online)
         yield GaugeMetricFamily(
-            "d07_cameras_offline", "Installed cameras silent past the threshold (or never seen)", offline
+            "d07_cameras_installed", "Cameras installed (in service)", self.values.installed
+        )
+        yield GaugeMetricFamily(
+            "d07_cameras_online", "Cameras in service seen within the threshold", self.values.online
+        )
+        yield GaugeMetricFamily(
+            "d07_cameras_offline",
+            "Installed cameras silent past the threshold (or never seen)",
+            self.values.offline,
         )
 
 

@@ -30,7 +30,7 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from cameras.config import CamerasSettings
 from cameras.violations import messages
@@ -111,6 +111,13 @@ VIOLATIONS_OPENED = Counter(
     "d07_violations_opened_total",
     "Violations opened from detections, by kind.",
     ["kind"],
+)
+# Detection -> ViolationOpened freshness (the violation-freshness SLO counts openings slower than 30 s).
+VIOLATION_OPEN_DELAY = Histogram(
+    "d07_violation_open_delay_seconds",
+    "Time from the first detection of a violation (its occurred time) to the violation's opening, by kind.",
+    ["kind"],
+    buckets=(1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0),
 )
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -484,3 +491,6 @@ async def carry_out(uow: ViolationsUnitOfWork, the_plan: Plan) -> None:
         await uow.publish_many(VIOLATIONS_TOPIC, events)
     for o in the_plan.opened:
         VIOLATIONS_OPENED.labels(kind=o.kind).inc()
+        # A camera clock ahead of ours puts the detection after the opening: no delay, not a negative one.
+        delay = max(0.0, (o.opened_at - o.first_seen_at).total_seconds())
+        VIOLATION_OPEN_DELAY.labels(kind=o.kind).observe(delay)

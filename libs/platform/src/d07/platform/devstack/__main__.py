@@ -1,9 +1,10 @@
 """`python -m d07.platform.devstack run | token | postgres | broker`: the local run of the whole platform.
 
 `run` starts, under honcho, a private PostgreSQL (unless D07_DATABASE_URL is set), a Tansu broker (unless
-D07_KAFKA_BOOTSTRAP is set), the five services and any `--also NAME=COMMAND` process (the demo's simulated
-camera gateway); waits until every service is ready; loads the demo data (`--then` command); prints where
-everything is; and on Ctrl-C (or SIGTERM) stops everything it started.
+D07_KAFKA_BOOTSTRAP is set), the five services, a Prometheus server scraping them (`--prometheus BINARY`, with
+the config `--prometheus-config` adapted to the run's ports) and any `--also NAME=COMMAND` process (the demo's
+simulated camera gateway); waits until every service (and Prometheus) is ready; loads the demo data (`--then`
+command); prints where everything is; and on Ctrl-C (or SIGTERM) stops everything it started.
 
 D07_RUN_DIR (default .run/) holds the local state; D07_PORT_OFFSET shifts every port (for a second stack
 beside the first, as the tests start one).
@@ -49,6 +50,8 @@ SERVICES = (
 )
 PG_PORT = 55432
 BROKER_PORT = 9092
+PROMETHEUS_PORT = 9090
+PROMETHEUS_CONFIG = "deploy/monitoring/prometheus-local.yml"
 
 
 def run_dir() -> Path:
@@ -59,6 +62,25 @@ def offset() -> int:
     return int(os.environ.get("D07_PORT_OFFSET", "0"))
 
 
+def prometheus_config(template: Path, rd: Path) -> Path:
+    """The local Prometheus config for this run: `template` (deploy/monitoring/prometheus-local.yml) with its
+    targets moved by the port offset and its rule files made absolute; written to the run directory."""
+    import yaml  # PyYAML: a dependency of uvicorn[standard], which the platform requires
+
+    config = yaml.safe_load(template.read_text())
+    ports = {str(s.http): str(s.http + offset()) for s in SERVICES}
+    for job in config.get("scrape_configs", []):
+        for group in job.get("static_configs", []):
+            group["targets"] = [
+                f"{host}:{ports.get(port, port)}"
+                for host, _, port in (t.rpartition(":") for t in group["targets"])
+            ]
+    config["rule_files"] = [str((template.parent / f).resolve()) for f in config.get("rule_files", [])]
+    path = rd / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def _procfile(
     rd: Path,
     *,
@@ -67,6 +89,7 @@ def _procfile(
     start_pg: bool,
     start_broker: bool,
     also: Sequence[str] = (),
+    prometheus: tuple[str, Path] | None = None,
 ) -> Path:
     py = shlex.quote(sys.executable)
     lines: list[str] = []
@@ -88,6 +111,14 @@ def _procfile(
         }
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         lines.append(f"{s.name}: exec env {assignments} {py} -m {s.name} serve")
+    if prometheus is not None:
+        binary, config = prometheus
+        (rd / "prometheus").mkdir(exist_ok=True)
+        lines.append(
+            f"prometheus: exec {shlex.quote(binary)} --config.file={shlex.quote(str(config))}"
+            f" --storage.tsdb.path={shlex.quote(str(rd / 'prometheus'))}"
+            f" --web.listen-address=127.0.0.1:{PROMETHEUS_PORT + offset()}"
+        )
     for extra in also:  # NAME=COMMAND: one more process beside the services, stopped with them
         name, _, command = extra.partition("=")
         assignments = f"D07_RUN_DIR={shlex.quote(str(rd))} D07_PORT_OFFSET={offset()}"
@@ -105,13 +136,17 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _table(database_url: str, bootstrap: str) -> str:
+def _table(database_url: str, bootstrap: str, *, prometheus: bool = False) -> str:
     rows = [f"{'service':<11} {'HTTP (docs)':<32} {'gRPC':<17} metrics"]
     for s in SERVICES:
         h = f"http://127.0.0.1:{s.http + offset()}"
         rows.append(f"{s.name:<11} {h + '/docs':<32} {'127.0.0.1:' + str(s.grpc + offset()):<17} {h}/metrics")
     rows.append(f"PostgreSQL  {database_url}")
     rows.append(f"Kafka       {bootstrap}")
+    if prometheus:
+        rows.append(
+            f"Prometheus  http://127.0.0.1:{PROMETHEUS_PORT + offset()}   (alerts and SLO rules loaded)"
+        )
     rows.append("A token:    make token ROLE=admin   (roles: " + ", ".join(sorted(ROLES)) + ")")
     return "\n".join(rows)
 
@@ -127,9 +162,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         database_url = f"postgresql://postgres@127.0.0.1:{PG_PORT + offset()}/postgres"
     if start_broker:
         bootstrap = f"127.0.0.1:{BROKER_PORT + offset()}"
-    for port, what in [(PG_PORT + offset(), start_pg), (BROKER_PORT + offset(), start_broker)] + [
-        (p, True) for s in SERVICES for p in (s.http + offset(), s.grpc + offset())
-    ]:
+    prometheus: tuple[str, Path] | None = None
+    if args.prometheus:
+        prometheus = (args.prometheus, prometheus_config(Path(args.prometheus_config), rd))
+    for port, what in [
+        (PG_PORT + offset(), start_pg),
+        (BROKER_PORT + offset(), start_broker),
+        (PROMETHEUS_PORT + offset(), prometheus is not None),
+    ] + [(p, True) for s in SERVICES for p in (s.http + offset(), s.grpc + offset())]:
         if what and port_open("127.0.0.1", port):
             print(
                 f"port {port} is taken: is the platform already running? (or set D07_PORT_OFFSET)",
@@ -145,6 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         start_pg=start_pg,
         start_broker=start_broker,
         also=args.also,
+        prometheus=prometheus,
     )
     log = open(rd / "services.log", "ab")  # noqa: SIM115
     honcho = subprocess.Popen(
@@ -162,6 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         deadline = time.monotonic() + args.timeout
         pending = {s.name: f"http://127.0.0.1:{s.http + offset()}/readyz" for s in SERVICES}
+        if prometheus is not None:
+            pending["prometheus"] = f"http://127.0.0.1:{PROMETHEUS_PORT + offset()}/-/ready"
         while pending and honcho.poll() is None and time.monotonic() < deadline:
             for name, url in list(pending.items()):
                 if _ready(url):
@@ -181,7 +224,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             if seeded.returncode != 0:
                 print("loading the demo data failed", file=sys.stderr)
         print(
-            "\nd07 is ready:\n" + _table(database_url, bootstrap) + "\nCtrl-C stops everything.\n", flush=True
+            "\nd07 is ready:\n"
+            + _table(database_url, bootstrap, prometheus=prometheus is not None)
+            + "\nCtrl-C stops everything.\n",
+            flush=True,
         )
         (rd / "ready").write_text(json.dumps({"pid": os.getpid()}))
         honcho.wait()
@@ -240,6 +286,18 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="NAME=COMMAND",
         help="one more long-running process beside the services (for example a simulated camera gateway)",
+    )
+    run.add_argument(
+        "--prometheus",
+        default="",
+        metavar="BINARY",
+        help="also run this Prometheus server, scraping the five services with the platform's rules loaded",
+    )
+    run.add_argument(
+        "--prometheus-config",
+        default=PROMETHEUS_CONFIG,
+        metavar="FILE",
+        help="the config it starts from (targets moved by D07_PORT_OFFSET; default %(default)s)",
     )
     run.add_argument("--timeout", type=float, default=180.0)
     run.add_argument("--quiet", action="store_true", help="write the services' logs to .run/services.log")

@@ -23,6 +23,7 @@ group (nothing joined, nothing committed), through the very same steps 1-4 (`pol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -176,6 +177,8 @@ class ConsumerRunner:
         self.on_db_committed = on_db_committed
         self.on_committed = on_committed
         self._stop = asyncio.Event()
+        # The partitions this runner exports a `d07_consumer_lag` series of (removed once not assigned).
+        self._lag_partitions: set[TopicPartition] = set()
 
     def stop(self) -> None:
         """Ask `run()` to return: it finishes the batch in hand (database, offsets), then leaves the group."""
@@ -210,6 +213,7 @@ class ConsumerRunner:
             try:
                 await self._loop(consumer, producer)
             finally:
+                self._forget_lag(keep=())
                 await consumer.stop()
         finally:
             await producer.stop()
@@ -418,6 +422,16 @@ class ConsumerRunner:
                 CONSUMER_LAG.labels(
                     consumer=self.consumer_name, topic=tp.topic, partition=str(tp.partition)
                 ).set(max(0, highwater - position))
+                self._lag_partitions.add(tp)
+        self._forget_lag(keep=consumer.assignment())
+
+    def _forget_lag(self, *, keep: Iterable[TopicPartition]) -> None:
+        """Remove the lag series of the partitions not in `keep`: revoked ones (another member reports them
+        now), or all when the runner stops. A series left behind would freeze at its last value."""
+        for tp in self._lag_partitions - set(keep):
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(self.consumer_name, tp.topic, str(tp.partition))
+            self._lag_partitions.discard(tp)
 
     async def _record_idle_lag(self, consumer: AIOKafkaConsumer) -> None:
         positions: dict[TopicPartition, int] = {}

@@ -25,6 +25,7 @@ it did, the drain reads from the oldest row again once the chunk in flight is ac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time as _time
@@ -43,7 +44,7 @@ from d07.platform.db import Conn, quote_ident
 from d07.platform.events.envelope import make_headers, type_name
 from d07.platform.events.retry import Backoff, is_transient
 from d07.platform.logging import get_logger
-from d07.platform.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
+from d07.platform.metrics import EVENTS_PUBLISH_ERRORS, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 
 log = get_logger(__name__)
 
@@ -166,8 +167,8 @@ class _Chunk:
 
     Encoding the rows as they are read leaves no Python object per row alive while the chunk waits or is in
     flight: that garbage-collector work (the objects of the chunk before, of this one, and of the next) cost
-    as much as the JSON decoding of the headers. `error` is set when the partitions of a topic could not be
-    looked up: the chunk then has no batches and its drain ends with that error.
+    as much as the JSON decoding of the headers. `error` is set when the partitions of a topic (`error_topic`)
+    could not be looked up: the chunk then has no batches and its drain ends with that error.
     """
 
     lanes: list[_Lane]
@@ -175,6 +176,7 @@ class _Chunk:
     first_id: int
     last_id: int
     error: BaseException | None = None
+    error_topic: str = ""
 
 
 class _Late:
@@ -243,6 +245,11 @@ class OutboxRelay:
         self._pending = 0
         self._pending_checked = 0.0
         columns = "id, topic, key, headers::text AS headers, payload"
+        # The oldest row by id (an index scan): its age is the oldest's within a transaction's duration.
+        self._sql_pending = (
+            f"SELECT count(*), coalesce(extract(epoch FROM now() - "
+            f"(SELECT created_at FROM {self._table} ORDER BY id LIMIT 1)), 0) FROM {self._table}"
+        )
         self._sql_oldest = f"SELECT {columns} FROM {self._table} ORDER BY id LIMIT $1"
         self._sql_ahead = (
             f"SELECT {columns}, (SELECT min(id) FROM {self._table}) AS low, "
@@ -296,6 +303,7 @@ class OutboxRelay:
                             "outbox_publish_failed", schema=self.schema, error=repr(result.error),
                             published=result.published, read=result.read,
                         )  # fmt: skip
+                        await self._refresh_pending(conn, force=True)  # the oldest row's age goes on growing
                         await backoff.wait(stop)
                         continue
                     backoff.reset()
@@ -303,6 +311,9 @@ class OutboxRelay:
                         await self._sleep(wake, stop, self.poll_interval)
             finally:
                 self.is_leader = False
+                # A standby exports no age: a frozen one would keep the outbox alert firing after a failover.
+                with contextlib.suppress(KeyError):
+                    OUTBOX_OLDEST_AGE.remove(self.schema)
                 # The pool's reset on release unlocks and unlistens too; this is for a usable connection.
                 if not conn.is_closed():
                     try:
@@ -439,7 +450,7 @@ class OutboxRelay:
                         async with asyncio.timeout(self.request_timeout_ms / 1000 * 2):
                             partitions[topic] = sorted(await producer.partitions_for(topic))
                     except Exception as exc:
-                        chunk.lanes, chunk.error = [], exc
+                        chunk.lanes, chunk.error, chunk.error_topic = [], exc, topic
                         return chunk
                 partition = self.partitioner(key, partitions[topic], partitions[topic])
                 lane = lanes.get((topic, partition))
@@ -471,6 +482,7 @@ class OutboxRelay:
     ) -> tuple[list[int], BaseException | None]:
         """Send every lane of a chunk at once; the ids acknowledged, and the first error if any."""
         if chunk.error is not None:
+            EVENTS_PUBLISH_ERRORS.labels(topic=chunk.error_topic).inc()
             return [], chunk.error
         results = await asyncio.gather(*(self._send_lane(producer, lane) for lane in chunk.lanes))
         acked: list[int] = []
@@ -479,6 +491,8 @@ class OutboxRelay:
             acked.extend(ids)
             if ids:
                 EVENTS_PUBLISHED.labels(topic=lane.topic).inc(len(ids))
+            if lane_error is not None:
+                EVENTS_PUBLISH_ERRORS.labels(topic=lane.topic).inc()
             error = error or lane_error
         return acked, error
 
@@ -498,9 +512,13 @@ class OutboxRelay:
         return acked, None
 
     async def _refresh_pending(self, conn: asyncpg.Connection, *, force: bool) -> None:
-        """Keep `d07_outbox_pending` right without counting the table on every round of a long drain."""
+        """Keep `d07_outbox_pending` and `d07_outbox_oldest_age_seconds` right without counting the table on
+        every round of a long drain (forced at the end of a round, at most every 5 s within one)."""
         now = _time.monotonic()
         if force or now - self._pending_checked > 5.0:
-            self._pending = int(await conn.fetchval(f"SELECT count(*) FROM {self._table}"))
+            row = await conn.fetchrow(self._sql_pending)
+            assert row is not None
+            self._pending = int(row[0])
             self._pending_checked = now
+            OUTBOX_OLDEST_AGE.labels(schema=self.schema).set(max(0.0, float(row[1])))
         OUTBOX_PENDING.labels(schema=self.schema).set(self._pending)
