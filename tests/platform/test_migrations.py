@@ -28,12 +28,14 @@ async def test_applies_in_order_records_checksums_and_is_idempotent(
     try:
         assert await pending_migrations(conn, schema=schema, migrations=migrations) == [
             "platform/0001_outbox_inbox_audit.sql",
+            "platform/0002_audit_log_filters.sql",
             f"{schema}/0001_units.sql",
             f"{schema}/0002_seed.sql",
         ]
         applied = await migrate(conn, schema=schema, migrations=migrations)
         assert applied == [
             "platform/0001_outbox_inbox_audit.sql",
+            "platform/0002_audit_log_filters.sql",
             f"{schema}/0001_units.sql",
             f"{schema}/0002_seed.sql",
         ]
@@ -47,6 +49,7 @@ async def test_applies_in_order_records_checksums_and_is_idempotent(
         )
         assert {(r["source"], r["version"]) for r in rows} == {
             ("platform", "0001"),
+            ("platform", "0002"),
             (schema, "0001"),
             (schema, "0002"),
         }

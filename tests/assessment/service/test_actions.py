@@ -137,7 +137,15 @@ async def test_closing_an_action_is_audited_with_its_note_and_only_once() -> Non
         str(closed.id),
         str(UNIT),
     )
-    assert audit.details == {"note": "Đã lắp"}
+    assert audit.details == {
+        "note": "Đã lắp",
+        "changes": {
+            "status": {"old": "open", "new": "closed"},
+            "closed_at": {"old": None, "new": "2026-12-03T03:00:00+00:00"},
+            "closed_by": {"old": None, "new": "admin-tester"},
+            "closing_note": {"old": "", "new": "Đã lắp"},
+        },
+    }
     assert (s.uow.events, s.uow.commits, s.uow.rollbacks) == ([], 1, 1)
 
 

@@ -374,3 +374,33 @@ async def test_an_open_assessment_shows_the_derived_criteria_live() -> None:
             s.uow, GetAssessment(str(s.assessment_id)), who(UNIT_OFFICER, OTHER_UNIT)
         )
     assert refused.value.code == "other_unit"
+
+
+OLD_AND_NEW: dict[str, dict[str, dict[str, object]]] = {
+    "save answers": {
+        "TC1.self_met": {"old": None, "new": True},
+        "TC1.self_notes": {"old": "", "new": "Đã tuyên truyền"},
+        "TC1.evidence_links": {"old": [], "new": ["https://x.vn/a"]},
+    },
+    "verify": {f"{code}.verified_met": {"old": None, "new": True} for code in ALL_MET},
+    "revise": {
+        "result": {"old": "failed", "new": "passed"},
+        "score": {"old": "80.00", "new": "100.00"},
+        "unmet_criteria": {"old": ["TC2"], "new": []},
+        "revision": {"old": 1, "new": 2},
+        "finalised_by": {"old": None, "new": "police-tester"},
+        "finalised_at": {"old": None, "new": "2026-12-03T03:00:00+00:00"},
+        "TC2.verified_met": {"old": False, "new": True},
+        "TC2.verified_notes": {"old": "", "new": "Đã xác minh lại"},
+    },
+}
+
+
+@pytest.mark.parametrize("handler", list(OLD_AND_NEW))
+async def test_a_change_of_answers_or_verdicts_records_old_and_new_values(handler: str) -> None:
+    make, allowed = WRITES[handler]
+    s = make()
+    with acting(who(sorted(allowed)[-1])) as principal:
+        await s.call(principal)
+    [audit] = s.uow.audits
+    assert audit.details["changes"] == OLD_AND_NEW[handler]

@@ -216,6 +216,7 @@ async def test_submitting_audits_and_publishes_nomination_submitted() -> None:
         "nomination",
         str(n.nomination_id),
     )
+    assert row.details["changes"]["status"] == {"old": "draft", "new": "submitted"}
     [event] = uow.events
     assert (event.topic, event.key, event.subject) == (TOPIC, str(n.nomination_id), str(n.nomination_id))
     assert isinstance(event.message, pb.NominationSubmitted)
@@ -375,6 +376,7 @@ async def test_deciding_writes_the_award_audits_and_publishes_award_decided() ->
     )
     assert row.details["award_id"] == str(award.id)
     assert row.details["decision_number"] == "1234/QĐ-UBND"
+    assert row.details["changes"] == {"status": {"old": "in_council", "new": "decided"}}
     [event] = uow.events
     assert (event.topic, event.key, event.subject) == (TOPIC, str(award.id), str(award.id))
     assert isinstance(event.message, pb.AwardDecided)
@@ -450,6 +452,8 @@ async def test_rejecting_audits_the_reason_and_publishes_nothing() -> None:
         str(n.nomination_id),
     )
     assert row.details["reason"] == "Hồ sơ chưa đủ"
+    assert row.details["changes"]["status"] == {"old": "in_council", "new": "rejected"}
+    assert row.details["changes"]["rejected_reason"] == {"old": None, "new": "Hồ sơ chưa đủ"}
     assert uow.events == []
 
 

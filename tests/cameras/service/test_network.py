@@ -164,7 +164,13 @@ async def test_the_dic_and_the_admin_update_cameras(role: str) -> None:
     assert (updated.version, updated.name) == (2, "Cổng Nam Trường THPT Chu Văn An")
     (audit,) = uow.audits
     assert (audit.action, audit.object_type, audit.object_id) == ("camera.update", "camera", str(camera.id))
-    assert audit.details == {"changed": ["name", "latitude"], "version": 2}
+    assert audit.details == {
+        "changes": {
+            "name": {"old": "Cổng chính Trường THPT Chu Văn An", "new": "Cổng Nam Trường THPT Chu Văn An"},
+            "latitude": {"old": 13.77, "new": 13.78},
+        },
+        "version": 2,
+    }
     (event,) = uow.events
     assert (event.topic, event.key, event.type) == (
         CAMERAS_TOPIC,
@@ -218,7 +224,16 @@ async def test_the_dic_and_the_admin_decommission_cameras(role: str) -> None:
     assert (audit.action, audit.object_type, audit.object_id) == (
         "camera.decommissioned", "camera", str(camera.id),
     )  # fmt: skip
-    assert audit.details == {"from": "installed", "to": "decommissioned", "version": 2}
+    assert audit.details == {
+        "from": "installed",
+        "to": "decommissioned",
+        "changes": {
+            "status": {"old": "installed", "new": "decommissioned"},
+            "decommissioned_on": {"old": None, "new": "2026-12-03"},
+            "online": {"old": True, "new": False},
+        },
+        "version": 2,
+    }
     (event,) = uow.events
     assert (event.topic, event.key, event.type) == (
         CAMERAS_TOPIC,
@@ -290,6 +305,10 @@ async def test_the_dic_and_the_admin_update_the_installation_plan(role: str) -> 
         "installation_plan.update", "installation_plan", str(plan.id),
     )  # fmt: skip
     assert audit.details["version"] == 2
+    assert audit.details["changes"] == {
+        "name": {"old": plan.name, "new": cmd.plan.name},
+        "target": {"old": plan.target, "new": 3300},
+    }
     (event,) = uow.events
     assert (event.topic, event.key, event.type) == (
         PLANS_TOPIC,

@@ -121,6 +121,12 @@ async def test_each_change_writes_its_activity_audit_row_and_event(
     (audit,) = uow.audits
     assert (audit.action, audit.object_type, audit.object_id) == (f"violation.{name}", "violation", str(v.id))
     assert (audit.unit_id, audit.details["status"], audit.details["version"]) == (str(UNIT), status.value, 2)
+    # the old and new value of each field the command changed
+    changes = audit.details["changes"]
+    if status != v.status:
+        assert changes["status"] == {"old": v.status.value, "new": status.value}
+    assert changes
+    assert all(set(c) == {"old", "new"} and c["old"] != c["new"] for c in changes.values())
     (event,) = uow.events
     assert (event.topic, event.key, event.type) == (
         VIOLATIONS_TOPIC,

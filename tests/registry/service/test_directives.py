@@ -113,6 +113,7 @@ async def test_issue_and_update_are_audited_and_announced_by_the_document() -> N
         ("document.issue", "document", did),
         ("document.update", "document", did),
     ]
+    assert uow.audits[1].details["changes"] == {"summary": {"old": ISSUE.summary, "new": "Tóm tắt"}}
     assert [(e.topic, e.key) for e in uow.events] == [(TOPIC, did)] * 2
     assert uow.event_types() == ["DocumentIssued", "DocumentUpdated"]
     assert uow.events[1].message.document.version == 2  # type: ignore[attr-defined]

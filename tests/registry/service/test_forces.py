@@ -4,6 +4,7 @@ writes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -117,11 +118,13 @@ async def test_a_force_is_audited_and_announced_by_its_unit() -> None:
     force = await run(
         service.establish_force, uow, service.EstablishForce(str(unit_id), FORCE), caller(ADMIN)
     )
-    force = await run(service.update_force, uow, service.UpdateForce(str(unit_id), 1, FORCE), caller(ADMIN))
+    bigger = dataclasses.replace(FORCE, planned_size=14)
+    force = await run(service.update_force, uow, service.UpdateForce(str(unit_id), 1, bigger), caller(ADMIN))
     assert [(a.action, a.object_type, a.object_id, a.unit_id) for a in uow.audits] == [
         ("security_force.establish", "security_force", str(force.id), str(unit_id)),
         ("security_force.update", "security_force", str(force.id), str(unit_id)),
     ]
+    assert uow.audits[1].details == {"changes": {"planned_size": {"old": 10, "new": 14}}, "version": 2}
     assert [(e.topic, e.key) for e in uow.events] == [(FORCES_TOPIC, str(unit_id))] * 2
     assert uow.event_types() == ["SecurityForceEstablished", "SecurityForceUpdated"]
     assert uow.events[1].message.force.version == 2  # type: ignore[attr-defined]
@@ -132,7 +135,8 @@ async def test_a_guards_changes_are_audited_and_announced_by_the_guard() -> None
     unit_id = _unit(uow)
     guard = await run(service.register_guard, uow, service.RegisterGuard(str(unit_id), GUARD), caller(ADMIN))
     gid = str(guard.id)
-    await run(service.update_guard, uow, service.UpdateGuard(gid, 1, GUARD), caller(ADMIN))
+    promoted = dataclasses.replace(GUARD, position="Tổ trưởng", phone="0987654321")
+    await run(service.update_guard, uow, service.UpdateGuard(gid, 1, promoted), caller(ADMIN))
     left = await run(
         service.mark_guard_left, uow, service.MarkGuardLeft(gid, 2, date(2026, 12, 1)), caller(ADMIN)
     )
@@ -142,6 +146,13 @@ async def test_a_guards_changes_are_audited_and_announced_by_the_guard() -> None
         ("guard.update", "guard", gid),
         ("guard.leave", "guard", gid),
     ]
+    assert uow.audits[1].details == {
+        "changes": {
+            "position": {"old": "Bảo vệ", "new": "Tổ trưởng"},
+            "phone": {"old": "0912345678", "new": "0987654321"},
+        },
+        "version": 2,
+    }
     assert [(e.topic, e.key) for e in uow.events] == [(FORCES_TOPIC, gid)] * 3
     assert uow.event_types() == ["GuardRegistered", "GuardUpdated", "GuardLeft"]
     assert uow.events[2].message.guard.id == gid  # type: ignore[attr-defined]

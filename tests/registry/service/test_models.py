@@ -136,6 +136,11 @@ async def test_each_change_is_audited_and_announced_by_the_model() -> None:
         ("model.status", "model", mid, str(unit_id)),
     ]
     assert uow.audits[2].details["status"] == "effective"
+    assert uow.audits[1].details["changes"] == {"name": {"old": "Trường học an toàn", "new": "B"}}
+    assert uow.audits[2].details["changes"] == {
+        "status": {"old": "built", "new": "effective"},
+        "status_on": {"old": "2025-05-01", "new": "2026-06-01"},
+    }
     assert [(e.topic, e.key) for e in uow.events] == [(MODELS_TOPIC, mid)] * 3
     assert uow.event_types() == ["ModelCreated", "ModelUpdated", "ModelStatusChanged"]
     assert uow.events[2].message.change.note == "Tốt"  # type: ignore[attr-defined]

@@ -130,6 +130,9 @@ async def test_class_changes_are_audited_and_announced_by_the_class() -> None:
         ("training_class.update", "training_class", cid),
         ("training_class.cancel", "training_class", cid),
     ]
+    assert uow.audits[1].details["changes"] == {
+        "district_code": {"old": SCHEDULE.district_code, "new": DISTRICT_B}
+    }
     assert [(e.topic, e.key) for e in uow.events] == [(TRAINING_TOPIC, cid)] * 3
     assert uow.event_types() == ["ClassScheduled", "ClassUpdated", "ClassCancelled"]
     assert uow.events[2].message.training_class.cancel_reason == "Trùng lịch"  # type: ignore[attr-defined]

@@ -135,7 +135,8 @@ async def test_an_update_is_audited_and_announced() -> None:
     await run(service.update_unit, uow, UpdateUnit(unit.id, 1, {"address": "12 Lê Lợi"}), who(ADMIN))
     [audit] = uow.audits
     assert (audit.action, audit.object_type, audit.object_id) == ("unit.update", "unit", str(unit.id))
-    assert audit.details == {"changed": ["address"], "version": 2}
+    # the old and new value of each changed field (the version apart)
+    assert audit.details == {"changes": {"address": {"old": "", "new": "12 Lê Lợi"}}, "version": 2}
     [event] = uow.events
     assert (event.topic, event.key, event.type) == (UNITS_TOPIC, str(unit.id), "d07.registry.v1.UnitUpdated")
     assert event.message.unit.address == "12 Lê Lợi"  # type: ignore[attr-defined]

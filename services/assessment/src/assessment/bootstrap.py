@@ -53,4 +53,5 @@ SPEC = ServiceSpec(
     ],
     consumers=consumers,
     deps=build_deps,
+    audit_api=True,
 )

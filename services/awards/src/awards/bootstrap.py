@@ -54,4 +54,5 @@ SPEC = ServiceSpec(
     public_routers=lambda deps: [certificates_http.public_router(deps)],
     consumers=consumers,
     deps=build_deps,
+    audit_api=True,
 )

@@ -99,4 +99,5 @@ SPEC = ServiceSpec(
     consumers=consumers,
     deps=build_deps,
     workers=workers,
+    audit_api=True,
 )

@@ -62,4 +62,5 @@ SPEC = ServiceSpec(
     register_grpc=register_grpc,
     routers=routers,
     deps=build_deps,
+    audit_api=True,
 )

@@ -39,4 +39,5 @@ SPEC = ServiceSpec(
     deps=build_deps,
     read_models=READ_MODELS,
     consumers=lambda deps: [projections_events.CONSUMER],
+    audit_api=True,
 )

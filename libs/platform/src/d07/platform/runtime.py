@@ -28,7 +28,7 @@ import uvicorn
 from fastapi import APIRouter
 from google.protobuf.message import Message
 
-from d07.platform import db
+from d07.platform import audit_api, db
 from d07.platform.auth import TokenVerifier
 from d07.platform.events.consumer import BatchHandler, ConsumerRunner, Handler
 from d07.platform.events.envelope import Decoder
@@ -163,6 +163,22 @@ class ServiceSpec:
     # The tables the consumers fill from events alone (read models, projections): `rebuild` empties exactly
     # these and replays the consumers' topics into them. Empty: the service has nothing to rebuild.
     read_models: Sequence[str] = ()
+    # The audit API for auditors (d07.platform.audit_api: gRPC d07.common.v1.AuditService and HTTP
+    # GET /v1/audit-records over this service's trail), served beside the service's own doors.
+    audit_api: bool = False
+
+    def all_grpc_services(self) -> list[str]:
+        """The gRPC services this process serves: its own, and the audit API's."""
+        return [*self.grpc_services, *([audit_api.SERVICE_NAME] if self.audit_api else [])]
+
+    def register_all_grpc(self, server: grpc.aio.Server, deps: Any) -> None:
+        self.register_grpc(server, deps)
+        if self.audit_api:
+            audit_api.register(server, deps)
+
+    def all_routers(self, deps: Any) -> list[APIRouter]:
+        """The routers behind bearer auth: the service's own, and the audit API's."""
+        return [*self.routers(deps), *([audit_api.router(deps)] if self.audit_api else [])]
 
 
 def migrations(spec: ServiceSpec) -> list[db.Migration]:
@@ -331,7 +347,7 @@ class Process:
                 runners = self._start_workers(deps, relay=inproc, consume=inproc)
                 await self._serve(
                     deps,
-                    routers=self.spec.routers(deps),
+                    routers=self.spec.all_routers(deps),
                     public_routers=self.spec.public_routers(deps),
                     with_grpc=True,
                 )
@@ -402,8 +418,8 @@ class Process:
         s = self.settings
         if with_grpc:
             self.grpc = build_server(
-                service_names=list(self.spec.grpc_services),
-                register=lambda server: self.spec.register_grpc(server, deps),
+                service_names=self.spec.all_grpc_services(),
+                register=lambda server: self.spec.register_all_grpc(server, deps),
                 verifier=deps.verifier,
                 readiness=self.readiness,
                 host=s.grpc_host,

@@ -17,6 +17,7 @@ from assessment.actions.domain import (
 from assessment.actions.repository import ActionRepository
 from assessment.rounds.domain import found
 from assessment.rounds.repository import AssessmentRepository
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     POLICE,
@@ -99,7 +100,7 @@ async def close_action(
             object_type="corrective_action",
             object_id=str(cid),
             unit_id=str(action.unit_id),
-            details={"note": closed.closing_note},
+            details={"note": closed.closing_note, "changes": audit.changes(action, closed)},
         )
         return closed
 

@@ -16,6 +16,7 @@ they stand (`derive`), an open assessment shows them live, and a revision resolv
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -60,6 +61,7 @@ from assessment.rounds.domain import (
 )
 from assessment.rounds.repository import AssessmentRepository, RoundRepository
 from d07.assessment.v1 import assessment_pb2 as pb
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     POLICE,
@@ -164,6 +166,26 @@ async def _audit(uow: RoundsUnitOfWork, a: Assessment, *, action: str, details: 
         action=action, object_type="assessment", object_id=str(a.id), unit_id=str(a.unit_id),
         details={"round_id": str(a.round_id), "year": a.year, **details},
     )  # fmt: skip
+
+
+SELF_FIELDS = ("self_met", "self_notes", "evidence_links")
+VERDICT_FIELDS = ("verified_met", "verified_notes")
+
+
+def _answer_changes(
+    before: dict[str, StoredAnswer],
+    after: dict[str, StoredAnswer],
+    codes: Iterable[str],
+    fields: tuple[str, ...],
+) -> dict[str, dict[str, Any]]:
+    """The old and new values of the criteria `codes` (`"<criterion>.<field>"`, as `audit.changes` gives
+    them), for the audit row of a change of answers or verdicts."""
+    out: dict[str, dict[str, Any]] = {}
+    for code in codes:
+        old, new = before.get(code) or StoredAnswer(code), after.get(code) or StoredAnswer(code)
+        for name, change in audit.changes(old, new, only=fields).items():
+            out[f"{code}.{name}"] = change
+    return out
 
 
 async def _publish(uow: RoundsUnitOfWork, a: Assessment, message: Message) -> None:
@@ -303,10 +325,14 @@ async def save_answers(uow: RoundsUnitOfWork, cmd: SaveAnswers, principal: Princ
         _ensure_own_unit(principal, a)
         ensure_status(a, AssessmentStatus.DRAFT, doing="answer")
         cleaned = validate_answers(cmd.answers, await _set_of(uow, a))
+        before = await uow.assessments.answers(assessment_id=aid)
         await uow.assessments.save_self_answers(assessment_id=aid, answers=cleaned)
+        codes = [x.criterion_code for x in cleaned]
+        after = await uow.assessments.answers(assessment_id=aid)
         await _audit(
-            uow, a, action="assessment.answer", details={"criteria": [x.criterion_code for x in cleaned]}
-        )
+            uow, a, action="assessment.answer",
+            details={"criteria": codes, "changes": _answer_changes(before, after, codes, SELF_FIELDS)},
+        )  # fmt: skip
         return await _assessment(uow, aid)
 
 
@@ -351,8 +377,10 @@ async def verify(uow: RoundsUnitOfWork, cmd: VerifyAssessment, principal: Princi
         ensure_not_submitter(a, principal.subject, doing="verify")
         cset = await _set_of(uow, a)
         cleaned = validate_verdicts(cmd.verdicts, cset, required=True)
+        before = await uow.assessments.answers(assessment_id=aid)
         await uow.assessments.save_verdicts(assessment_id=aid, verdicts=cleaned, by=principal.subject)
         rows = await uow.assessments.answers(assessment_id=aid)
+        codes = [v.criterion_code for v in cleaned]
         complete = all(
             rows.get(c.code) is not None and rows[c.code].verified_met is not None for c in cset.criteria
         )
@@ -361,7 +389,11 @@ async def verify(uow: RoundsUnitOfWork, cmd: VerifyAssessment, principal: Princi
             uow,
             a,
             action="assessment.verify",
-            details={"verdicts": {v.criterion_code: v.met for v in cleaned}, "complete": complete},
+            details={
+                "verdicts": {v.criterion_code: v.met for v in cleaned},
+                "complete": complete,
+                "changes": _answer_changes(before, rows, codes, VERDICT_FIELDS),
+            },
         )
         return await _assessment(uow, aid)
 
@@ -417,8 +449,10 @@ async def revise(uow: RoundsUnitOfWork, cmd: ReviseAssessment, principal: Princi
         ensure_not_submitter(before, principal.subject, doing="revise")
         cset = await _set_of(uow, before)
         cleaned = validate_verdicts(cmd.verdicts, cset)
+        answers_before = await uow.assessments.answers(assessment_id=aid)
         await uow.assessments.save_verdicts(assessment_id=aid, verdicts=cleaned, by=principal.subject)
-        corrected = _verdicts(await uow.assessments.answers(assessment_id=aid))
+        answers_after = await uow.assessments.answers(assessment_id=aid)
+        corrected = _verdicts(answers_after)
         judgement = judge(cset, corrected)
         await uow.assessments.record_result(
             assessment_id=aid, judgement=judgement, verdicts=corrected, reason=why, by=principal.subject
@@ -434,6 +468,12 @@ async def revise(uow: RoundsUnitOfWork, cmd: ReviseAssessment, principal: Princi
                 "reason": why,
                 "result": judgement.result.value,
                 "previous_result": before.result.value if before.result else None,
+                "changes": {
+                    **audit.changes(before, a),
+                    **_answer_changes(
+                        answers_before, answers_after, [v.criterion_code for v in cleaned], VERDICT_FIELDS
+                    ),
+                },
             },
         )
         await _publish(

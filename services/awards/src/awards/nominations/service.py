@@ -252,8 +252,11 @@ async def _nomination(
     return n
 
 
-def _audit_of(n: Nomination, **details: Any) -> dict[str, Any]:
-    """The audit row of a step on a nomination (object, unit, and what every such row names)."""
+def _audit_of(n: Nomination, was: Nomination | None = None, **details: Any) -> dict[str, Any]:
+    """The audit row of a step on a nomination (object, unit, and what every such row names; with `was`, the
+    nomination before the step, the old and new values of what the step changed)."""
+    if was is not None:
+        details["changes"] = audit.changes(was, n)
     return {
         "object_type": "nomination",
         "object_id": str(n.nomination_id),
@@ -320,8 +323,8 @@ async def submit_nomination(
         outcomes = await _evaluate(uow.nominations, round_, n.form_code, n.nominee, exclude=nomination_id)
         domain.ensure_eligible(outcomes)
         await uow.nominations.set_status(nomination_id, "submitted", outcomes=outcomes)
-        n = await _nomination(uow.nominations, nomination_id)
-        await uow.audit(action="nomination.submit", **_audit_of(n))
+        was, n = n, await _nomination(uow.nominations, nomination_id)
+        await uow.audit(action="nomination.submit", **_audit_of(n, was))
         await uow.publish(
             messages.TOPIC, key=str(nomination_id), subject=str(nomination_id),
             message=pb.NominationSubmitted(nomination=messages.nomination_pb(n), actor=actor(principal)),
@@ -348,8 +351,8 @@ async def _advance(
         outcomes = await _evaluate(uow.nominations, round_, n.form_code, n.nominee, exclude=nomination_id)
         domain.ensure_eligible(outcomes)
         await uow.nominations.set_status(nomination_id, to, outcomes=outcomes)
-        n = await _nomination(uow.nominations, nomination_id)
-        await uow.audit(action=action, **_audit_of(n))
+        was, n = n, await _nomination(uow.nominations, nomination_id)
+        await uow.audit(action=action, **_audit_of(n, was))
         return n
 
 
@@ -402,8 +405,8 @@ async def cast_vote(uow: NominationsUnitOfWork, cmd: CastVote, principal: Princi
                 "this member has voted", code="already_voted", resource_type="nomination",
                 resource_id=str(nomination_id),
             )  # fmt: skip
-        n = await _nomination(uow.nominations, nomination_id)
-        await uow.audit(action="nomination.vote", **_audit_of(n, approve=cmd.approve))
+        was, n = n, await _nomination(uow.nominations, nomination_id)
+        await uow.audit(action="nomination.vote", **_audit_of(n, was, approve=cmd.approve))
         return n
 
 
@@ -458,7 +461,12 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
         award = await _award(uow.awards, award_id)
         await uow.audit(
             action="nomination.decide",
-            **_audit_of(n, award_id=str(award_id), decision_number=decision_number),
+            **_audit_of(
+                n,
+                award_id=str(award_id),
+                decision_number=decision_number,
+                changes={"status": {"old": n.status, "new": "decided"}},
+            ),
         )
         await uow.publish(
             messages.TOPIC, key=str(award_id), subject=str(award_id),
@@ -479,8 +487,8 @@ async def reject_nomination(
             await _ensure_decider(uow.forms, n.form_code, principal)
         domain.ensure_status(nomination_id, n.status, *domain.PENDING)
         await uow.nominations.set_status(nomination_id, "rejected", rejected_reason=reason)
-        n = await _nomination(uow.nominations, nomination_id)
-        await uow.audit(action="nomination.reject", **_audit_of(n, reason=reason))
+        was, n = n, await _nomination(uow.nominations, nomination_id)
+        await uow.audit(action="nomination.reject", **_audit_of(n, was, reason=reason))
         return n
 
 

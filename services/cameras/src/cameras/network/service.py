@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter
 
@@ -65,6 +65,7 @@ from cameras.network.messages import (
 )
 from cameras.network.repository import CameraRepository, PlanRepository
 from d07.cameras.v1 import cameras_pb2 as pb
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     AUDITOR,
@@ -285,7 +286,7 @@ async def update_camera(
             object_type="camera",
             object_id=str(camera.id),
             unit_id=cmd.unit_id or None,
-            details={"changed": changed, "version": updated.version},
+            details={"changes": audit.changes(camera, updated), "version": updated.version},
         )
         await _announce_update(uow, updated, principal=principal)
     return updated
@@ -304,7 +305,12 @@ async def change_camera_status(uow: NetworkUnitOfWork, cmd: ChangeStatus, princi
             object_type="camera",
             object_id=str(camera.id),
             unit_id=str(camera.unit_id) if camera.unit_id else None,
-            details={"from": camera.status.value, "to": status.value, "version": updated.version},
+            details={
+                "from": camera.status.value,
+                "to": status.value,
+                "changes": audit.changes(camera, updated),
+                "version": updated.version,
+            },
         )
         await _announce_update(uow, updated, principal=principal, previous=camera.status)
     return updated
@@ -354,13 +360,21 @@ async def _check_plan_districts(registry: Registry, cmd: PlanInput) -> None:
 
 
 async def _announce_plan(
-    uow: NetworkUnitOfWork, plan: InstallationPlan, *, principal: Principal, action: str
+    uow: NetworkUnitOfWork,
+    plan: InstallationPlan,
+    *,
+    principal: Principal,
+    action: str,
+    before: InstallationPlan | None = None,
 ) -> None:
+    details: dict[str, Any] = {"target": plan.target, "deadline": plan.deadline.isoformat()}
+    if before is not None:
+        details["changes"] = audit.changes(before, plan)
     await uow.audit(
         action=action,
         object_type="installation_plan",
         object_id=str(plan.id),
-        details={"target": plan.target, "deadline": plan.deadline.isoformat(), "version": plan.version},
+        details={**details, "version": plan.version},
     )
     await uow.publish(
         PLANS_TOPIC,
@@ -397,7 +411,9 @@ async def update_plan(
         updated = await uow.plans.update(plan=plan, cmd=plan_input)
         if updated is None:
             raise StaleVersion("the plan changed since it was read", code="stale_version")
-        await _announce_plan(uow, updated, principal=principal, action="installation_plan.update")
+        await _announce_plan(
+            uow, updated, principal=principal, action="installation_plan.update", before=plan
+        )
     return updated
 
 

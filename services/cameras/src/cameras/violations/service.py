@@ -67,6 +67,7 @@ from cameras.violations.domain import (
 )
 from cameras.violations.messages import VIOLATIONS_TOPIC
 from cameras.violations.repository import ActivitySignal, ViolationRepository
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     DIC_OPERATOR,
@@ -201,8 +202,12 @@ async def _record(
     action: Action,
     details: dict[str, Any],
     principal: Principal,
+    before: Violation | None = None,
 ) -> None:
-    """The audit row and the event of a change, in the change's transaction."""
+    """The audit row and the event of a change, in the change's transaction (`before`: the violation as it
+    was, for the old and new values of what changed)."""
+    if before is not None:
+        details = {**details, "changes": audit.changes(before, violation)}
     await uow.audit(
         action=AUDIT_ACTIONS[action],
         object_type="violation",
@@ -236,7 +241,7 @@ async def handle(uow: ViolationsUnitOfWork, cmd: HandleViolation, principal: Pri
         await uow.violations.append_activity(
             violation_id=uid, actor=principal.subject, action=change.action, details=change.details, at=now
         )
-        await _record(uow, violation, change.action, dict(change.details), principal)
+        await _record(uow, violation, change.action, dict(change.details), principal, before=current)
     return violation
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
 
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     PROVINCE_WIDE_READERS,
@@ -238,7 +239,11 @@ async def update_document(uow: DirectivesUnitOfWork, cmd: UpdateDocument, princi
             action="document.update",
             object_type="document",
             object_id=str(document_id),
-            details={"number": document.number, "version": document.version},
+            details={
+                "number": document.number,
+                "changes": audit.changes(current, document),
+                "version": document.version,
+            },
         )
         await _publish(uow, document_id, DocumentUpdated(document), principal)
     return document

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from d07.platform import pagination
+from d07.platform import audit, pagination
 from d07.platform.auth import (
     ADMIN,
     PROVINCE_WIDE_READERS,
@@ -206,7 +206,7 @@ async def update_force(uow: ForcesUnitOfWork, cmd: UpdateForce, principal: Princ
         force = await uow.forces.update_force(unit_id=uid, details=details)
         await uow.audit(
             action="security_force.update", object_type="security_force", object_id=str(force.id),
-            unit_id=str(uid), details={"version": force.version, "planned_size": force.planned_size},
+            unit_id=str(uid), details={"changes": audit.changes(current, force), "version": force.version},
         )  # fmt: skip
         await _publish(uow, SecurityForceUpdated(force), principal)
     return force
@@ -254,7 +254,7 @@ async def update_guard(uow: ForcesUnitOfWork, cmd: UpdateGuard, principal: Princ
         guard = await uow.forces.update_guard(guard_id=gid, details=details)
         await uow.audit(
             action="guard.update", object_type="guard", object_id=str(gid), unit_id=str(guard.unit_id),
-            details={"version": guard.version, "full_name": guard.full_name},
+            details={"changes": audit.changes(current, guard), "version": guard.version},
         )  # fmt: skip
         await _publish(uow, GuardUpdated(guard), principal)
     return guard
@@ -273,7 +273,7 @@ async def mark_guard_left(uow: ForcesUnitOfWork, cmd: MarkGuardLeft, principal: 
         guard = await uow.forces.mark_left(guard_id=gid, left_on=day)
         await uow.audit(
             action="guard.leave", object_type="guard", object_id=str(gid), unit_id=str(guard.unit_id),
-            details={"left_on": str(day)},
+            details={"left_on": str(day), "changes": audit.changes(current, guard)},
         )  # fmt: skip
         await _publish(uow, GuardLeft(guard), principal)
     return guard

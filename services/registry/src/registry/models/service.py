@@ -12,6 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     PROVINCE_WIDE_READERS,
@@ -189,10 +190,14 @@ async def _publish(
     *,
     action: str,
     principal: Principal,
+    before: Model | None = None,
 ) -> None:
-    """The audit row and the event of a change, in the change's transaction."""
+    """The audit row and the event of a change, in the change's transaction (`before`: the model as it was,
+    for the old and new values of what changed)."""
     model = event.model
     details: dict[str, object] = {"name": model.name, "kind": model.kind, "version": model.version}
+    if before is not None:
+        details["changes"] = audit.changes(before, model)
     if isinstance(event, ModelStatusChanged):
         details["status"] = event.change.to_status.value
     await uow.audit(
@@ -266,7 +271,7 @@ async def update_model(uow: ModelsUnitOfWork, cmd: UpdateModel, principal: Princ
         model = await uow.models.update(
             model_id=uid, draft=draft, district_code=district, status=status, status_on=status_on
         )
-        await _publish(uow, ModelUpdated(model), action="model.update", principal=principal)
+        await _publish(uow, ModelUpdated(model), action="model.update", principal=principal, before=current)
     return model
 
 
@@ -292,7 +297,9 @@ async def change_status(uow: ModelsUnitOfWork, cmd: ChangeModelStatus, principal
         check_transition(current, to, on=changed_on, today=uow.today())
         change = StatusChange(current.status, to, changed_on, " ".join(cmd.note.split()), principal.subject)
         model = await uow.models.set_status(model_id=uid, change=change)
-        await _publish(uow, ModelStatusChanged(model, change), action="model.status", principal=principal)
+        await _publish(
+            uow, ModelStatusChanged(model, change), action="model.status", principal=principal, before=current
+        )
     return model
 
 

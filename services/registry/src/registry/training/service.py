@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     POLICE,
@@ -176,7 +177,7 @@ async def update_class(uow: TrainingUnitOfWork, cmd: UpdateClass, principal: Pri
         cls = await uow.training.save_class(changed)
         await uow.audit(
             action="training_class.update", object_type="training_class", object_id=str(cls.id),
-            details={"version": cls.version, "status": cls.status.value},
+            details={"changes": audit.changes(current, cls), "version": cls.version},
         )  # fmt: skip
         await _publish(uow, [(cls.id, ClassUpdated(cls))], principal)
     return cls
@@ -194,7 +195,7 @@ async def cancel_class(uow: TrainingUnitOfWork, cmd: CancelClass, principal: Pri
         cls = await uow.training.save_class(replace(current, status=ClassStatus.CANCELLED, cancel_reason=why))
         await uow.audit(
             action="training_class.cancel", object_type="training_class", object_id=str(cls.id),
-            details={"reason": why},
+            details={"reason": why, "changes": audit.changes(current, cls)},
         )  # fmt: skip
         await _publish(uow, [(cls.id, ClassCancelled(cls))], principal)
     return cls

@@ -13,6 +13,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 
+from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
     PROVINCE_WIDE_READERS,
@@ -235,7 +236,7 @@ async def update_unit(uow: UnitsUnitOfWork, cmd: UpdateUnit, principal: Principa
             object_type="unit",
             object_id=str(unit.id),
             unit_id=str(unit.id),
-            details={"changed": changed, "version": updated.version},
+            details={"changes": audit.changes(unit, updated), "version": updated.version},
         )
         await _announce(uow, updated, principal=principal)
     return updated
