@@ -13,14 +13,16 @@ What every service gets from here, so that no service writes it again:
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -34,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
-from d07.platform import context
+from d07.platform import bounds, context
 from d07.platform.auth import Principal, TokenVerifier
 from d07.platform.errors import (
     AlreadyExists,
@@ -196,6 +198,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         instance=request.url.path,
         headers=headers or None,
     )
+
+
+async def _bad_input(request: Request, exc: Exception) -> Response:
+    """A database input error (asyncpg's DataError family) or an overflow from a route: the caller's input
+    was out of bounds (400), never a 500."""
+    error = bounds.bad_input(exc)
+    assert error is not None
+    log.warning("bad_input", error=repr(exc)[:300], code=error.code, path=request.url.path)
+    return await _domain_error(request, error)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -366,6 +377,93 @@ class RequestMiddleware:
         )
 
 
+# --- the bounds of input (d07.platform.bounds) ----------------------------------------------------------
+
+_JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json\b", re.IGNORECASE)
+
+
+class InputBoundsMiddleware:
+    """Refuses text the database cannot hold and dates out of the platform's years before any route runs:
+    400 `invalid_text` / `date_out_of_range` naming the field (`path`, `query.<name>`, `body.<path>`).
+
+    Checks the path, every query parameter (name and value) and, for a JSON body, every string in it (the
+    body is read here and handed on to the route unchanged).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problems = _url_problems(scope)
+        headers = Headers(scope=scope)
+        if not problems and _JSON_TYPE.match(headers.get("content-type", "")):
+            messages, body = await _read_body(receive)
+            problems = _body_problems(body)
+            receive = _replay(messages, receive)
+        if problems:
+            error = bounds.invalid_input(problems)
+            response = problem(
+                400, code=error.code, detail=error.message, instance=scope.get("path", ""), fields=problems
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _url_problems(scope: Scope) -> list[FieldProblem]:
+    found: list[FieldProblem] = []
+    for segment in str(scope.get("path", "")).split("/"):
+        reason = bounds.value_problem(segment)
+        if reason is not None:
+            found.append(FieldProblem("path", reason))
+            break
+    # As Starlette reads the query (so the values checked are the values the route gets).
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        reason = bounds.text_problem(name) or bounds.value_problem(value)
+        if reason is not None:
+            found.append(FieldProblem(f"query.{name.replace(chr(0), '')}", reason))
+    return found
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return messages, b"".join(chunks)
+
+
+def _body_problems(body: bytes) -> list[FieldProblem]:
+    if not body:
+        return []
+    try:
+        document = json.loads(body)
+    except ValueError:  # not JSON (or not UTF-8): the route's own validation answers 422
+        return []
+    return bounds.json_problems(document)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
 # --- the app ------------------------------------------------------------------------------------------
 
 
@@ -395,6 +493,8 @@ def create_app(
         DomainError: _domain_error,
         StarletteHTTPException: _http_error,
         RequestValidationError: _validation_error,
+        asyncpg.DataError: _bad_input,
+        OverflowError: _bad_input,
     }
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
@@ -432,5 +532,6 @@ def create_app(
         for r in app.routes
         if isinstance(r, Route) and not isinstance(r, APIRoute) and not r.param_convertors
     )
+    app.add_middleware(InputBoundsMiddleware)
     app.add_middleware(RequestMiddleware, static_paths=static_paths)
     return app

@@ -23,10 +23,11 @@ from typing import Any, NoReturn
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from d07.platform import context
+from d07.platform import bounds, context
 from d07.platform.auth import Principal, TokenVerifier, bearer_token
 from d07.platform.errors import DomainError, Unauthenticated
 from d07.platform.grpc.errors import rich_status, status_code_for
@@ -163,6 +164,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 call = _Call(service=service, method=method, public=public, started=time.perf_counter())
                 try:
                     self._enter(ctx, call)
+                    _check_request(request)
                     async for response in behavior(request, ctx):
                         yield response
                 except BaseException as exc:
@@ -176,6 +178,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             call = _Call(service=service, method=method, public=public, started=time.perf_counter())
             try:
                 self._enter(ctx, call)
+                _check_request(request)
                 result = behavior(request, ctx)
                 return await result if inspect.isawaitable(result) else result
             except BaseException as exc:
@@ -203,6 +206,11 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self, ctx: grpc.aio.ServicerContext[Any, Any], call: _Call, exc: BaseException
     ) -> NoReturn:
         """End the call with the status the exception stands for (always raises)."""
+        if isinstance(exc, Exception) and not isinstance(exc, DomainError):
+            bad = bounds.bad_input(exc)  # a database input error or an overflow: the caller's bad input
+            if bad is not None:
+                log.warning("bad_input", error=repr(exc)[:300], code=bad.code)
+                exc = bad
         if isinstance(exc, DomainError):
             call.code, call.error = status_code_for(exc), exc
             status = rich_status(call.code, exc.message, reason=exc.code, error=exc)
@@ -258,6 +266,15 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             log.debug("grpc_call", **fields)
         else:
             log.info("grpc_call", **fields)
+
+
+def _check_request(request: Any) -> None:
+    """InvalidArgument naming the fields whose text the database cannot hold (NUL, lone surrogates), at any
+    depth of a unary request message; a request stream is the servicer's to check."""
+    if isinstance(request, Message):
+        problems = bounds.message_problems(request)
+        if problems:
+            raise bounds.invalid_input(problems)
 
 
 # --- the server ---------------------------------------------------------------------------------------
