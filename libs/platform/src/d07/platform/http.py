@@ -253,15 +253,6 @@ async def authenticated(
 Caller = Annotated[Principal, Depends(authenticated)]
 """The parameter type of a route that needs the caller: `async def get(unit_id: str, caller: Caller)`."""
 
-_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No valid bearer token", "content": {PROBLEM_MEDIA_TYPE: {}}},
-    403: {
-        "model": Problem,
-        "description": "Not allowed for this caller",
-        "content": {PROBLEM_MEDIA_TYPE: {}},
-    },
-}
-
 
 # --- the request middleware ---------------------------------------------------------------------------
 
@@ -524,7 +515,7 @@ def create_app(
         return Response(encoder(REGISTRY), media_type=content_type)
 
     for router in routers:
-        app.include_router(router, dependencies=[Depends(authenticated)], responses=_AUTH_RESPONSES)
+        app.include_router(router, dependencies=[Depends(authenticated)])
     for router in public_routers:
         app.include_router(router)
     static_paths = frozenset(
@@ -534,4 +525,68 @@ def create_app(
     )
     app.add_middleware(InputBoundsMiddleware)
     app.add_middleware(RequestMiddleware, static_paths=static_paths)
+    _document_problems(app)
     return app
+
+
+# --- the errors in the OpenAPI document -----------------------------------------------------------------
+
+# What the platform itself may answer on any route (bounds, unknown ids, conflicts, validation, the last line
+# of defence, a dependency down), and on a route behind a token.
+ERRORS_ANYWHERE: dict[int, str] = {
+    400: "Bad input (a value out of bounds, text that cannot be stored, a broken rule)",
+    404: "No such object",
+    409: "Conflict: the object exists, changed (stale version) or is in the wrong state",
+    422: "The request does not match its schema",
+    500: "Unexpected error (quote the request id)",
+    503: "A dependency (database, broker, peer service) cannot answer now",
+}
+ERRORS_AUTHENTICATED: dict[int, str] = {
+    401: "No valid bearer token",
+    403: "Not allowed for this caller",
+}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every operation of the document lists the errors the platform can answer, each as
+    `application/problem+json` with the `Problem` schema (and any error a route declares itself, 429 say,
+    gets that media type and schema too): the document tells what the server does."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem_schema.pop("$defs", {}))
+        schemas["Problem"] = problem_schema
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                wanted = dict(ERRORS_ANYWHERE)
+                if operation.get("security"):
+                    wanted.update(ERRORS_AUTHENTICATED)
+                for code, response in list(responses.items()):
+                    if code[:1] in ("4", "5") and int(code) not in wanted:
+                        wanted[int(code)] = response.get("description") or _phrase(int(code))
+                for code, description in wanted.items():
+                    responses[str(code)] = _problem_response(description)
+                operation["responses"] = dict(sorted(responses.items()))
+        # FastAPI's own 422 body (HTTPValidationError, ValidationError) is never served: gone with its uses.
+        validation = schemas.pop("HTTPValidationError", None)
+        if validation is not None and '"#/components/schemas/HTTPValidationError"' in json.dumps(document):
+            schemas["HTTPValidationError"] = validation
+        elif '"#/components/schemas/ValidationError"' not in json.dumps(document):
+            schemas.pop("ValidationError", None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
