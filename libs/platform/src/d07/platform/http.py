@@ -51,6 +51,7 @@ from d07.platform.errors import (
 )
 from d07.platform.logging import bound, get_logger
 from d07.platform.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from d07.platform.proxies import FORWARDED_FOR, TrustedProxies, parse_networks
 from d07.platform.readiness import Readiness
 
 log = get_logger(__name__)
@@ -251,6 +252,15 @@ async def authenticated(
 
 
 Caller = Annotated[Principal, Depends(authenticated)]
+
+
+def client_address(request: Request) -> str:
+    """The real client's address, to key a rate limit on: the connection's peer, or, when the peer is a
+    trusted proxy (D07_TRUSTED_PROXIES), the client it forwarded (`X-Forwarded-For`). Never a header an
+    untrusted client wrote."""
+    return context.client_address.get() or (request.client.host if request.client else "")
+
+
 """The parameter type of a route that needs the caller: `async def get(unit_id: str, caller: Caller)`."""
 
 
@@ -298,9 +308,16 @@ class RequestMiddleware:
     no handler took becomes a 500 problem (logged with its traceback), carrying the request id.
     """
 
-    def __init__(self, app: ASGIApp, *, static_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        static_paths: frozenset[str] = frozenset(),
+        proxies: TrustedProxies | None = None,
+    ) -> None:
         self.app = app
         self.static_paths = static_paths
+        self.proxies = proxies or TrustedProxies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -314,7 +331,7 @@ class RequestMiddleware:
         tokens = (
             context.request_id.set(request_id),
             context.trace_id.set(trace_id),
-            context.client_address.set(client[0] if client else ""),
+            context.client_address.set(self._client(headers, client[0] if client else "")),
             context.principal.set(None),
         )
         status = 500
@@ -351,6 +368,10 @@ class RequestMiddleware:
             context.trace_id.reset(tokens[1])
             context.request_id.reset(tokens[0])
 
+    def _client(self, headers: Headers, peer: str) -> str:
+        forwarded = headers.getlist(FORWARDED_FOR)
+        return self.proxies.client(peer, ",".join(forwarded) if forwarded else None)
+
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
         route = route_template(scope, self.static_paths)
@@ -365,6 +386,7 @@ class RequestMiddleware:
             status=status,
             duration_ms=round(seconds * 1000, 3),
             subject=caller.subject if caller else None,
+            client=context.client_address.get(),
         )
 
 
@@ -468,6 +490,7 @@ def create_app(
     public_routers: Sequence[APIRouter] = (),
     version: str = "0.1.0",
     lifespan: Lifespan[FastAPI] | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> FastAPI:
     """The service's FastAPI app: its routers behind bearer auth, plus the operational endpoints.
 
@@ -524,7 +547,8 @@ def create_app(
         if isinstance(r, Route) and not isinstance(r, APIRoute) and not r.param_convertors
     )
     app.add_middleware(InputBoundsMiddleware)
-    app.add_middleware(RequestMiddleware, static_paths=static_paths)
+    proxies = TrustedProxies(parse_networks(trusted_proxies))
+    app.add_middleware(RequestMiddleware, static_paths=static_paths, proxies=proxies)
     _document_problems(app)
     return app
 

@@ -37,6 +37,7 @@ from d07.platform.events.replay import Rebuild, rebuild
 from d07.platform.grpc import GrpcServer, build_server
 from d07.platform.http import create_app
 from d07.platform.logging import configure_logging, get_logger
+from d07.platform.proxies import parse_networks
 from d07.platform.readiness import Readiness, broker_check, database_check
 from d07.platform.settings import ServiceSettings
 from d07.platform.uow import UnitOfWork
@@ -405,6 +406,7 @@ class Process:
                 readiness=self.readiness,
                 host=s.grpc_host,
                 port=s.grpc_port,
+                trusted_proxies=parse_networks(s.trusted_proxies),
             )
             await self.grpc.start()
         app = create_app(
@@ -414,6 +416,7 @@ class Process:
             readiness=self.readiness,
             routers=routers,
             public_routers=public_routers,
+            trusted_proxies=s.trusted_proxies.split(","),
         )
         config = uvicorn.Config(
             app,
@@ -424,6 +427,9 @@ class Process:
             lifespan="off",
             loop="none",
             http="httptools",
+            # X-Forwarded-For is the platform's to judge (D07_TRUSTED_PROXIES), not uvicorn's: by default
+            # uvicorn believes it from 127.0.0.1, so any local client could choose its address.
+            proxy_headers=False,
         )
         self.http = _EmbeddedUvicorn(config)
         http_task = asyncio.create_task(self.http.serve(), name="http")

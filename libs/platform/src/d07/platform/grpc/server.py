@@ -17,7 +17,7 @@ import inspect
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -33,6 +33,7 @@ from d07.platform.errors import DomainError, Unauthenticated
 from d07.platform.grpc.errors import rich_status, status_code_for
 from d07.platform.grpc.metadata import REQUEST_ID_KEY, TRACEPARENT_KEY
 from d07.platform.metrics import GRPC_HANDLED, GRPC_SECONDS
+from d07.platform.proxies import FORWARDED_FOR, Network, TrustedProxies
 from d07.platform.readiness import Readiness
 
 log = structlog.get_logger("d07.platform.grpc")
@@ -104,9 +105,12 @@ class _Call:
 class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every method handler (all four shapes) in the same call scope."""
 
-    def __init__(self, verifier: TokenVerifier, public_methods: frozenset[str]) -> None:
+    def __init__(
+        self, verifier: TokenVerifier, public_methods: frozenset[str], proxies: TrustedProxies | None = None
+    ) -> None:
         self._verifier = verifier
         self._public = public_methods
+        self._proxies = proxies or TrustedProxies()
         # Wrapped handlers by method: the servicer's handler of a method is the same object on every call, and
         # what is per call (metadata, token) is read inside the wrapper: one wrapper per method serves all.
         self._wrapped: dict[str, tuple[Any, Any]] = {}
@@ -196,7 +200,8 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         trace_id = trace.group(1) if trace and trace.group(1).strip("0") else ""
         context.request_id.set(rid)
         context.trace_id.set(trace_id)
-        context.client_address.set(_client_address(ctx.peer() or ""))
+        peer = _client_address(ctx.peer() or "")
+        context.client_address.set(self._proxies.client(peer, md.get(FORWARDED_FOR)))
         context.principal.set(None)
         structlog.contextvars.bind_contextvars(request_id=rid, **({"trace_id": trace_id} if trace_id else {}))
         if not call.public:
@@ -357,6 +362,7 @@ def build_server(
     port: int,
     public_methods: Iterable[str] = PUBLIC_BY_DEFAULT,
     health_interval: float = 2.0,
+    trusted_proxies: Sequence[Network] = (),
 ) -> GrpcServer:
     """A grpc.aio server (not started) with the servicers `register` adds, the health service (status per
     full service name and for ""), reflection for those services, and the d07 interceptor. Port 0 binds an
@@ -364,7 +370,7 @@ def build_server(
     (`/package.Service/Method`) that need no token."""
     public = frozenset(m if m.startswith("/") else f"/{m}" for m in public_methods)
     server = grpc.aio.server(
-        interceptors=[_ServerInterceptor(verifier, public)],
+        interceptors=[_ServerInterceptor(verifier, public, TrustedProxies(trusted_proxies))],
         # Two servers on one port would split the traffic silently: fail at bind instead.
         options=[("grpc.so_reuseport", 0)],
     )
