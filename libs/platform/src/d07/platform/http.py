@@ -403,17 +403,27 @@ class InputBoundsMiddleware:
     body is read here and handed on to the route unchanged).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int = 32 * 1024 * 1024) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        problems = _url_problems(scope)
         headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        receive = self._bounded(receive)
+        problems = _url_problems(scope)
         if not problems and _JSON_TYPE.match(headers.get("content-type", "")):
-            messages, body = await _read_body(receive)
+            try:
+                messages, body = await _read_body(receive)
+            except StarletteHTTPException:
+                await self._too_large(scope, receive, send)
+                return
             problems = _body_problems(body)
             receive = _replay(messages, receive)
         if problems:
@@ -424,6 +434,28 @@ class InputBoundsMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _bounded(self, receive: Receive) -> Receive:
+        """`receive`, raising 413 (an HTTPException: the app answers it as a problem) once the body passes
+        the limit, for a body sent without a length or longer than it said."""
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def bounded() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise StarletteHTTPException(413, f"the request body is larger than {limit} bytes")
+            return message
+
+        return bounded
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the request body is larger than {self.max_body_bytes} bytes"
+        response = problem(413, code="payload_too_large", detail=detail, instance=scope.get("path", ""))
+        await response(scope, receive, send)
 
 
 def _url_problems(scope: Scope) -> list[FieldProblem]:
@@ -491,6 +523,7 @@ def create_app(
     version: str = "0.1.0",
     lifespan: Lifespan[FastAPI] | None = None,
     trusted_proxies: Sequence[str] = (),
+    max_body_bytes: int = 32 * 1024 * 1024,
 ) -> FastAPI:
     """The service's FastAPI app: its routers behind bearer auth, plus the operational endpoints.
 
@@ -546,7 +579,7 @@ def create_app(
         for r in app.routes
         if isinstance(r, Route) and not isinstance(r, APIRoute) and not r.param_convertors
     )
-    app.add_middleware(InputBoundsMiddleware)
+    app.add_middleware(InputBoundsMiddleware, max_body_bytes=max_body_bytes)
     proxies = TrustedProxies(parse_networks(trusted_proxies))
     app.add_middleware(RequestMiddleware, static_paths=static_paths, proxies=proxies)
     _document_problems(app)
@@ -561,6 +594,7 @@ ERRORS_ANYWHERE: dict[int, str] = {
     400: "Bad input (a value out of bounds, text that cannot be stored, a broken rule)",
     404: "No such object",
     409: "Conflict: the object exists, changed (stale version) or is in the wrong state",
+    413: "The request body is too large",
     422: "The request does not match its schema",
     500: "Unexpected error (quote the request id)",
     503: "A dependency (database, broker, peer service) cannot answer now",

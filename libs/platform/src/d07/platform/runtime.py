@@ -36,6 +36,7 @@ from d07.platform.events.outbox import OutboxRelay
 from d07.platform.events.replay import Rebuild, rebuild
 from d07.platform.grpc import GrpcServer, build_server
 from d07.platform.http import create_app
+from d07.platform.httpserver import limited_httptools
 from d07.platform.logging import configure_logging, get_logger
 from d07.platform.proxies import parse_networks
 from d07.platform.readiness import Readiness, broker_check, database_check
@@ -407,6 +408,8 @@ class Process:
                 host=s.grpc_host,
                 port=s.grpc_port,
                 trusted_proxies=parse_networks(s.trusted_proxies),
+                max_receive_bytes=s.grpc_max_receive_bytes,
+                max_metadata_bytes=s.http_max_header_bytes,
             )
             await self.grpc.start()
         app = create_app(
@@ -417,6 +420,7 @@ class Process:
             routers=routers,
             public_routers=public_routers,
             trusted_proxies=s.trusted_proxies.split(","),
+            max_body_bytes=s.http_max_body_bytes,
         )
         config = uvicorn.Config(
             app,
@@ -426,7 +430,7 @@ class Process:
             access_log=False,
             lifespan="off",
             loop="none",
-            http="httptools",
+            http=limited_httptools(s.http_max_header_bytes),
             # X-Forwarded-For is the platform's to judge (D07_TRUSTED_PROXIES), not uvicorn's: by default
             # uvicorn believes it from 127.0.0.1, so any local client could choose its address.
             proxy_headers=False,

@@ -49,6 +49,11 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(default=8000, ge=0, le=65535)
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=50050, ge=0, le=65535)
+    # Limits of a request: the HTTP request line and headers (431 past it, before the app reads any), the
+    # HTTP body (413), a gRPC message received (RESOURCE_EXHAUSTED; gRPC metadata has the header limit).
+    http_max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    http_max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    grpc_max_receive_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     # The proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the real client; empty:
     # none, every peer is its own client (see d07.platform.proxies).
     trusted_proxies: str = ""

@@ -363,6 +363,8 @@ def build_server(
     public_methods: Iterable[str] = PUBLIC_BY_DEFAULT,
     health_interval: float = 2.0,
     trusted_proxies: Sequence[Network] = (),
+    max_receive_bytes: int = 4 * 1024 * 1024,
+    max_metadata_bytes: int = 32 * 1024,
 ) -> GrpcServer:
     """A grpc.aio server (not started) with the servicers `register` adds, the health service (status per
     full service name and for ""), reflection for those services, and the d07 interceptor. Port 0 binds an
@@ -372,7 +374,12 @@ def build_server(
     server = grpc.aio.server(
         interceptors=[_ServerInterceptor(verifier, public, TrustedProxies(trusted_proxies))],
         # Two servers on one port would split the traffic silently: fail at bind instead.
-        options=[("grpc.so_reuseport", 0)],
+        # A message or metadata past the limits is refused (RESOURCE_EXHAUSTED) before it reaches a servicer.
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", max_receive_bytes),
+            ("grpc.max_metadata_size", max_metadata_bytes),
+        ],
     )
     register(server)
     health_servicer = AsyncHealthServicer()
