@@ -2,7 +2,8 @@
 
 `python -m <service> serve` runs HTTP and gRPC in one process and, unless D07_INPROCESS_WORKERS=false, the
 outbox relay and the consumers too (the local run). In Kubernetes each role can be its own Deployment.
-SIGTERM or SIGINT stops a process gracefully: servers stop taking calls, a consumer finishes its batch.
+SIGTERM or SIGINT stops a process gracefully (docs/platform.md, "An orderly stop"): servers stop taking calls
+while consumers finish their batch and commit and the relay its round, then the pool is closed; exit 0.
 `rebuild` (a service that declares `read_models`) empties its read models, replays its consumers' topics into
 them from the first offsets (`d07.platform.events.replay`), prints what it did and exits: 0 when complete, 1
 when stopped early or failed, 2 when the service has nothing to rebuild.
@@ -324,6 +325,14 @@ class Process:
         )
         self.readiness.add("broker", broker_check(self.settings.resolved_kafka_bootstrap()))
         runners: list[ConsumerRunner] = []
+
+        async def stop_runners_at_once() -> None:
+            # The consumers finish their batch in hand while the servers drain, not after them.
+            await self.stop.wait()
+            for r in runners:
+                r.stop()
+
+        stopper = asyncio.create_task(stop_runners_at_once(), name="stop-consumers")
         try:
             if role == "serve":
                 inproc = self.settings.inprocess_workers
@@ -345,6 +354,7 @@ class Process:
                 raise SystemExit(f"unknown role {role!r}: serve | relay | consume | migrate | rebuild")
         finally:
             self.stop.set()
+            stopper.cancel()
             for r in runners:
                 r.stop()
             if self._tasks:

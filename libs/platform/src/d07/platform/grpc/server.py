@@ -13,6 +13,7 @@ set here belong to that one call and vanish with it; nothing has to be reset.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import re
 import time
@@ -306,6 +307,7 @@ class GrpcServer:
         self._interval = health_interval
         self._task: asyncio.Task[None] | None = None
         self._serving: bool | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         """Start serving, with a first health status set before the first call is taken."""
@@ -317,7 +319,12 @@ class GrpcServer:
     async def stop(self, grace: float | None = 5.0) -> None:
         """NOT_SERVING first (so balancers drain), then stop taking calls; calls in flight get `grace`."""
         if self._task is not None:
-            self._task.cancel()
+            # Let a readiness check in hand finish (cancelled mid-way, the broker check's half-open Kafka
+            # connection outlived its client and was reported at error level as unclosed).
+            self._stopping.set()
+            done, _ = await asyncio.wait({self._task}, timeout=self._interval + 3.0)
+            if not done:
+                self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         await self.health.enter_graceful_shutdown()
@@ -345,7 +352,10 @@ class GrpcServer:
 
     async def _poll_health(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+            if self._stopping.is_set():
+                return
             try:
                 await self.refresh_health()
             except Exception:  # a broken check must not end the polling; report() already catches most
