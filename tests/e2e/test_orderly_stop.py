@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 from d07.platform.devstack.broker import Broker
 from d07.platform.devstack.procs import free_port
 from tests.conftest import RUN, throwaway_database
-from tests.support.services import SERVICES, Endpoint, running_platform, wait_ready
+from tests.support.services import SERVICES, running_platform
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -238,6 +238,3 @@ def _stop_and_start_again(run_dir: Path) -> None:
 async def _ping(port: int) -> None:
     conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", timeout=2)
     await conn.close()
-
-
-__all__ = ["Endpoint", "wait_ready"]
