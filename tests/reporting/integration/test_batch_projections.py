@@ -268,8 +268,9 @@ async def test_the_consumer_runner_applies_a_mix_with_redeliveries_and_dead_lett
     assert len(seen) > 5  # many batches, not one
     assert await read_models(batched) == expected
     letters = await read_topic(broker.bootstrap, f"{topic}.dlq", 3)
+    # A value the database refuses (a NUL, a number past its column) is the event's fault: invalid_event.
     assert Counter(h["d07_dlq_reason"].decode() for _, _, h in letters) == {
-        "bad_payload": 1, "handler_error": 1, "invalid_event": 1,
+        "bad_payload": 1, "invalid_event": 2,
     }  # fmt: skip
 
     # A rebuild: the read models emptied and the topic replayed into them, to the same rows.

@@ -15,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from d07.common.v1 import common_pb2
 from d07.platform.auth import Principal
+from d07.platform.bounds import check_date, out_of_range, year_in_range
 from d07.platform.errors import FieldProblem, InvalidArgument
 
 E = TypeVar("E", bound=Enum)
@@ -34,6 +35,11 @@ def parse_uuids(values: list[str] | tuple[str, ...], field: str, *, what: str = 
     return [parse_uuid(v, f"{field}[{i}]", what=what) for i, v in enumerate(values)]
 
 
+# The seconds of a Timestamp within the platform's years (a day of slack either side for time zones).
+_SECONDS_MIN = int(datetime(1899, 12, 31, tzinfo=UTC).timestamp())
+_SECONDS_MAX = int(datetime(3000, 1, 2, tzinfo=UTC).timestamp())
+
+
 def timestamp(value: datetime) -> Timestamp:
     ts = Timestamp()
     ts.FromDatetime(value)
@@ -44,11 +50,16 @@ def optional_timestamp(value: datetime | None) -> Timestamp | None:
     return None if value is None else timestamp(value)
 
 
-def from_timestamp(value: Timestamp) -> datetime | None:
-    """The aware datetime of a set timestamp; None for an unset one (zero)."""
+def from_timestamp(value: Timestamp, field: str = "timestamp") -> datetime | None:
+    """The aware datetime of a set timestamp; None for an unset one (zero); InvalidArgument
+    `date_out_of_range` naming `field` outside the platform's years (`bounds.MIN_YEAR`..`MAX_YEAR`)."""
     if not (value.seconds or value.nanos):
         return None
-    return value.ToDatetime(tzinfo=UTC)
+    if not _SECONDS_MIN <= value.seconds <= _SECONDS_MAX:
+        raise out_of_range(field)
+    moment = value.ToDatetime(tzinfo=UTC)
+    check_date(moment, field)
+    return moment
 
 
 def date_to_pb(value: date) -> common_pb2.Date:
@@ -63,6 +74,8 @@ def date_from_pb(value: common_pb2.Date, field: str) -> date | None:
     """None for an unset date (all zero); InvalidArgument naming `field` for an impossible one."""
     if not (value.year or value.month or value.day):
         return None
+    if not year_in_range(value.year):
+        raise out_of_range(field)
     try:
         return date(value.year, value.month, value.day)
     except ValueError:

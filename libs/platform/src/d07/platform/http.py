@@ -13,14 +13,16 @@ What every service gets from here, so that no service writes it again:
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -34,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
-from d07.platform import context
+from d07.platform import bounds, context
 from d07.platform.auth import Principal, TokenVerifier
 from d07.platform.errors import (
     AlreadyExists,
@@ -49,6 +51,7 @@ from d07.platform.errors import (
 )
 from d07.platform.logging import bound, get_logger
 from d07.platform.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from d07.platform.proxies import FORWARDED_FOR, TrustedProxies, parse_networks
 from d07.platform.readiness import Readiness
 
 log = get_logger(__name__)
@@ -198,6 +201,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _bad_input(request: Request, exc: Exception) -> Response:
+    """A database input error (asyncpg's DataError family) or an overflow from a route: the caller's input
+    was out of bounds (400), never a 500."""
+    error = bounds.bad_input(exc)
+    assert error is not None
+    log.warning("bad_input", error=repr(exc)[:300], code=error.code, path=request.url.path)
+    return await _domain_error(request, error)
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     fields = [
@@ -240,16 +252,16 @@ async def authenticated(
 
 
 Caller = Annotated[Principal, Depends(authenticated)]
-"""The parameter type of a route that needs the caller: `async def get(unit_id: str, caller: Caller)`."""
 
-_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No valid bearer token", "content": {PROBLEM_MEDIA_TYPE: {}}},
-    403: {
-        "model": Problem,
-        "description": "Not allowed for this caller",
-        "content": {PROBLEM_MEDIA_TYPE: {}},
-    },
-}
+
+def client_address(request: Request) -> str:
+    """The real client's address, to key a rate limit on: the connection's peer, or, when the peer is a
+    trusted proxy (D07_TRUSTED_PROXIES), the client it forwarded (`X-Forwarded-For`). Never a header an
+    untrusted client wrote."""
+    return context.client_address.get() or (request.client.host if request.client else "")
+
+
+"""The parameter type of a route that needs the caller: `async def get(unit_id: str, caller: Caller)`."""
 
 
 # --- the request middleware ---------------------------------------------------------------------------
@@ -296,9 +308,16 @@ class RequestMiddleware:
     no handler took becomes a 500 problem (logged with its traceback), carrying the request id.
     """
 
-    def __init__(self, app: ASGIApp, *, static_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        static_paths: frozenset[str] = frozenset(),
+        proxies: TrustedProxies | None = None,
+    ) -> None:
         self.app = app
         self.static_paths = static_paths
+        self.proxies = proxies or TrustedProxies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -312,7 +331,7 @@ class RequestMiddleware:
         tokens = (
             context.request_id.set(request_id),
             context.trace_id.set(trace_id),
-            context.client_address.set(client[0] if client else ""),
+            context.client_address.set(self._client(headers, client[0] if client else "")),
             context.principal.set(None),
         )
         status = 500
@@ -349,6 +368,10 @@ class RequestMiddleware:
             context.trace_id.reset(tokens[1])
             context.request_id.reset(tokens[0])
 
+    def _client(self, headers: Headers, peer: str) -> str:
+        forwarded = headers.getlist(FORWARDED_FOR)
+        return self.proxies.client(peer, ",".join(forwarded) if forwarded else None)
+
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
         route = route_template(scope, self.static_paths)
@@ -363,7 +386,127 @@ class RequestMiddleware:
             status=status,
             duration_ms=round(seconds * 1000, 3),
             subject=caller.subject if caller else None,
+            client=context.client_address.get(),
         )
+
+
+# --- the bounds of input (d07.platform.bounds) ----------------------------------------------------------
+
+_JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json\b", re.IGNORECASE)
+
+
+class InputBoundsMiddleware:
+    """Refuses text the database cannot hold and dates out of the platform's years before any route runs:
+    400 `invalid_text` / `date_out_of_range` naming the field (`path`, `query.<name>`, `body.<path>`).
+
+    Checks the path, every query parameter (name and value) and, for a JSON body, every string in it (the
+    body is read here and handed on to the route unchanged).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int = 32 * 1024 * 1024) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        receive = self._bounded(receive)
+        problems = _url_problems(scope)
+        if not problems and _JSON_TYPE.match(headers.get("content-type", "")):
+            try:
+                messages, body = await _read_body(receive)
+            except StarletteHTTPException:
+                await self._too_large(scope, receive, send)
+                return
+            problems = _body_problems(body)
+            receive = _replay(messages, receive)
+        if problems:
+            error = bounds.invalid_input(problems)
+            response = problem(
+                400, code=error.code, detail=error.message, instance=scope.get("path", ""), fields=problems
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _bounded(self, receive: Receive) -> Receive:
+        """`receive`, raising 413 (an HTTPException: the app answers it as a problem) once the body passes
+        the limit, for a body sent without a length or longer than it said."""
+        seen = 0
+        limit = self.max_body_bytes
+
+        async def bounded() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise StarletteHTTPException(413, f"the request body is larger than {limit} bytes")
+            return message
+
+        return bounded
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the request body is larger than {self.max_body_bytes} bytes"
+        response = problem(413, code="payload_too_large", detail=detail, instance=scope.get("path", ""))
+        await response(scope, receive, send)
+
+
+def _url_problems(scope: Scope) -> list[FieldProblem]:
+    found: list[FieldProblem] = []
+    for segment in str(scope.get("path", "")).split("/"):
+        reason = bounds.value_problem(segment)
+        if reason is not None:
+            found.append(FieldProblem("path", reason))
+            break
+    # As Starlette reads the query (so the values checked are the values the route gets).
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        reason = bounds.text_problem(name) or bounds.value_problem(value)
+        if reason is not None:
+            found.append(FieldProblem(f"query.{name.replace(chr(0), '')}", reason))
+    return found
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return messages, b"".join(chunks)
+
+
+def _body_problems(body: bytes) -> list[FieldProblem]:
+    if not body:
+        return []
+    try:
+        document = json.loads(body)
+    except ValueError:  # not JSON (or not UTF-8): the route's own validation answers 422
+        return []
+    return bounds.json_problems(document)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 # --- the app ------------------------------------------------------------------------------------------
@@ -379,6 +522,8 @@ def create_app(
     public_routers: Sequence[APIRouter] = (),
     version: str = "0.1.0",
     lifespan: Lifespan[FastAPI] | None = None,
+    trusted_proxies: Sequence[str] = (),
+    max_body_bytes: int = 32 * 1024 * 1024,
 ) -> FastAPI:
     """The service's FastAPI app: its routers behind bearer auth, plus the operational endpoints.
 
@@ -395,6 +540,8 @@ def create_app(
         DomainError: _domain_error,
         StarletteHTTPException: _http_error,
         RequestValidationError: _validation_error,
+        asyncpg.DataError: _bad_input,
+        OverflowError: _bad_input,
     }
     for exc_type, handler in handlers.items():
         app.add_exception_handler(exc_type, handler)
@@ -424,7 +571,7 @@ def create_app(
         return Response(encoder(REGISTRY), media_type=content_type)
 
     for router in routers:
-        app.include_router(router, dependencies=[Depends(authenticated)], responses=_AUTH_RESPONSES)
+        app.include_router(router, dependencies=[Depends(authenticated)])
     for router in public_routers:
         app.include_router(router)
     static_paths = frozenset(
@@ -432,5 +579,72 @@ def create_app(
         for r in app.routes
         if isinstance(r, Route) and not isinstance(r, APIRoute) and not r.param_convertors
     )
-    app.add_middleware(RequestMiddleware, static_paths=static_paths)
+    app.add_middleware(InputBoundsMiddleware, max_body_bytes=max_body_bytes)
+    proxies = TrustedProxies(parse_networks(trusted_proxies))
+    app.add_middleware(RequestMiddleware, static_paths=static_paths, proxies=proxies)
+    _document_problems(app)
     return app
+
+
+# --- the errors in the OpenAPI document -----------------------------------------------------------------
+
+# What the platform itself may answer on any route (bounds, unknown ids, conflicts, validation, the last line
+# of defence, a dependency down), and on a route behind a token.
+ERRORS_ANYWHERE: dict[int, str] = {
+    400: "Bad input (a value out of bounds, text that cannot be stored, a broken rule)",
+    404: "No such object",
+    409: "Conflict: the object exists, changed (stale version) or is in the wrong state",
+    413: "The request body is too large",
+    422: "The request does not match its schema",
+    500: "Unexpected error (quote the request id)",
+    503: "A dependency (database, broker, peer service) cannot answer now",
+}
+ERRORS_AUTHENTICATED: dict[int, str] = {
+    401: "No valid bearer token",
+    403: "Not allowed for this caller",
+}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every operation of the document lists the errors the platform can answer, each as
+    `application/problem+json` with the `Problem` schema (and any error a route declares itself, 429 say,
+    gets that media type and schema too): the document tells what the server does."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem_schema.pop("$defs", {}))
+        schemas["Problem"] = problem_schema
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                wanted = dict(ERRORS_ANYWHERE)
+                if operation.get("security"):
+                    wanted.update(ERRORS_AUTHENTICATED)
+                for code, response in list(responses.items()):
+                    if code[:1] in ("4", "5") and int(code) not in wanted:
+                        wanted[int(code)] = response.get("description") or _phrase(int(code))
+                for code, description in wanted.items():
+                    responses[str(code)] = _problem_response(description)
+                operation["responses"] = dict(sorted(responses.items()))
+        # FastAPI's own 422 body (HTTPValidationError, ValidationError) is never served: gone with its uses.
+        validation = schemas.pop("HTTPValidationError", None)
+        if validation is not None and '"#/components/schemas/HTTPValidationError"' in json.dumps(document):
+            schemas["HTTPValidationError"] = validation
+        elif '"#/components/schemas/ValidationError"' not in json.dumps(document):
+            schemas.pop("ValidationError", None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,7 +2,8 @@
 
 `python -m <service> serve` runs HTTP and gRPC in one process and, unless D07_INPROCESS_WORKERS=false, the
 outbox relay and the consumers too (the local run). In Kubernetes each role can be its own Deployment.
-SIGTERM or SIGINT stops a process gracefully: servers stop taking calls, a consumer finishes its batch.
+SIGTERM or SIGINT stops a process gracefully (docs/platform.md, "An orderly stop"): servers stop taking calls
+while consumers finish their batch and commit and the relay its round, then the pool is closed; exit 0.
 `rebuild` (a service that declares `read_models`) empties its read models, replays its consumers' topics into
 them from the first offsets (`d07.platform.events.replay`), prints what it did and exits: 0 when complete, 1
 when stopped early or failed, 2 when the service has nothing to rebuild.
@@ -36,8 +37,10 @@ from d07.platform.events.outbox import OutboxRelay
 from d07.platform.events.replay import Rebuild, rebuild
 from d07.platform.grpc import GrpcServer, build_server
 from d07.platform.http import create_app
+from d07.platform.httpserver import limited_httptools
 from d07.platform.logging import configure_logging, get_logger
 from d07.platform.metrics import POOLS, record_build_info
+from d07.platform.proxies import parse_networks
 from d07.platform.readiness import Readiness, broker_check, database_check
 from d07.platform.settings import ServiceSettings
 from d07.platform.uow import UnitOfWork
@@ -341,6 +344,14 @@ class Process:
         )
         self.readiness.add("broker", broker_check(self.settings.resolved_kafka_bootstrap()))
         runners: list[ConsumerRunner] = []
+
+        async def stop_runners_at_once() -> None:
+            # The consumers finish their batch in hand while the servers drain, not after them.
+            await self.stop.wait()
+            for r in runners:
+                r.stop()
+
+        stopper = asyncio.create_task(stop_runners_at_once(), name="stop-consumers")
         try:
             if role == "serve":
                 inproc = self.settings.inprocess_workers
@@ -362,6 +373,7 @@ class Process:
                 raise SystemExit(f"unknown role {role!r}: serve | relay | consume | migrate | rebuild")
         finally:
             self.stop.set()
+            stopper.cancel()
             for r in runners:
                 r.stop()
             if self._tasks:
@@ -424,6 +436,9 @@ class Process:
                 readiness=self.readiness,
                 host=s.grpc_host,
                 port=s.grpc_port,
+                trusted_proxies=parse_networks(s.trusted_proxies),
+                max_receive_bytes=s.grpc_max_receive_bytes,
+                max_metadata_bytes=s.http_max_header_bytes,
             )
             await self.grpc.start()
         app = create_app(
@@ -433,6 +448,8 @@ class Process:
             readiness=self.readiness,
             routers=routers,
             public_routers=public_routers,
+            trusted_proxies=s.trusted_proxies.split(","),
+            max_body_bytes=s.http_max_body_bytes,
         )
         config = uvicorn.Config(
             app,
@@ -442,7 +459,10 @@ class Process:
             access_log=False,
             lifespan="off",
             loop="none",
-            http="httptools",
+            http=limited_httptools(s.http_max_header_bytes),
+            # X-Forwarded-For is the platform's to judge (D07_TRUSTED_PROXIES), not uvicorn's: by default
+            # uvicorn believes it from 127.0.0.1, so any local client could choose its address.
+            proxy_headers=False,
         )
         self.http = _EmbeddedUvicorn(config)
         http_task = asyncio.create_task(self.http.serve(), name="http")

@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from d07.platform.proxies import parse_networks
 
 PLACEHOLDERS = ("changeme", "change-me", "placeholder", "secret", "password", "todo", "xxx")
 
@@ -47,6 +49,14 @@ class ServiceSettings(BaseSettings):
     http_port: int = Field(default=8000, ge=0, le=65535)
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(default=50050, ge=0, le=65535)
+    # Limits of a request: the HTTP request line and headers (431 past it, before the app reads any), the
+    # HTTP body (413), a gRPC message received (RESOURCE_EXHAUSTED; gRPC metadata has the header limit).
+    http_max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    http_max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    grpc_max_receive_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # The proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the real client; empty:
+    # none, every peer is its own client (see d07.platform.proxies).
+    trusted_proxies: str = ""
 
     # Authentication: production verifies tokens against the identity provider's JWKS (URL or file);
     # the local run uses a development key whose public half lies in .run/dev-jwks.json.
@@ -59,6 +69,12 @@ class ServiceSettings(BaseSettings):
 
     # Roles of the service process: run the outbox relay and the consumers inside `serve`.
     inprocess_workers: bool = True
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        parse_networks(value)  # a bad CIDR fails at start, not on the first request
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_dev(self) -> ServiceSettings:

@@ -23,8 +23,7 @@ from awards.certificates.domain import printed_code
 from awards.certificates.pdf import CertificateConfig
 from awards.certificates.service import CertificatesUnitOfWork
 from awards.config import AwardsDeps
-from d07.platform import context
-from d07.platform.http import Caller, problem
+from d07.platform.http import Caller, client_address, problem
 from d07.platform.readmodel import ReadModel
 
 PDF = "application/pdf"
@@ -134,7 +133,7 @@ def public_router(deps: AwardsDeps) -> APIRouter:
         responses={429: {"description": "Too many requests"}},
     )
     async def verify_certificate(code: str, request: Request) -> Response | VerificationRead:
-        if not limit.allow(context.client_address.get()):
+        if not limit.allow(client_address(request)):
             return problem(
                 429, code="too_many_requests", detail="too many verification requests; try again in a minute",
                 instance=request.url.path, headers={"Retry-After": "60"},

@@ -19,6 +19,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -241,18 +242,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# honcho SIGKILLs what still runs 5 s after the first process of the Procfile stopped: PostgreSQL waits part
+# of that for the services (stopping at the same time) to close their pools, then shuts down fast.
+PG_WAIT_FOR_CLIENTS = 2.5
+
+
 def cmd_postgres(args: argparse.Namespace) -> int:
-    """Foreground PostgreSQL for the Procfile; SIGTERM or SIGINT become a fast shutdown."""
+    """Foreground PostgreSQL for the Procfile; SIGTERM or SIGINT: a fast shutdown once the services have
+    disconnected (or after PG_WAIT_FOR_CLIENTS s), well inside honcho's grace, so the next start needs no
+    crash recovery."""
     server = Postgres(run_dir() / "pg" / "data", port=args.port).start()
-
-    def shutdown(*_: object) -> None:
-        server.stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
+    # The handler only flags the stop: the shutdown waits on the server, which a handler must not do while
+    # the main thread is itself inside Popen.wait (its lock is not reentrant: the wrapper used to hang until
+    # honcho SIGKILLed it).
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     assert server.proc is not None
-    return server.proc.wait()
+    while not stopping.wait(0.2):
+        if server.proc.poll() is not None:
+            return server.proc.returncode
+    server.wait_for_clients(PG_WAIT_FOR_CLIENTS)
+    server.stop()
+    return 0
 
 
 def cmd_broker(args: argparse.Namespace) -> int:

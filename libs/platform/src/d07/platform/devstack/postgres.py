@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,6 +176,29 @@ class Postgres:
 
             time.sleep(0.05)
         raise TimeoutError("PostgreSQL did not accept connections")
+
+    def wait_for_clients(self, timeout: float) -> int:
+        """Wait until no client is connected (or `timeout` s); the clients still connected."""
+        bindir = postgres_bindir()
+        sql = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        deadline = time.monotonic() + timeout
+        left = -1
+        while time.monotonic() < deadline:
+            done = subprocess.run(
+                [str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-Atc",
+                 sql],
+                capture_output=True, check=False, timeout=max(0.5, deadline - time.monotonic()),
+            )  # fmt: skip
+            if done.returncode != 0:
+                return left
+            left = int(done.stdout.strip() or 0)
+            if left == 0:
+                return 0
+            time.sleep(0.1)
+        return left
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT to the postmaster): connections are cut, the data stays."""

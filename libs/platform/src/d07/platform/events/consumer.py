@@ -34,6 +34,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from google.protobuf.message import Message
 
+from d07.platform.bounds import bad_input
+from d07.platform.errors import InvalidArgument
 from d07.platform.events.envelope import (
     ConsumedEvent,
     Decoder,
@@ -358,7 +360,10 @@ class ConsumerRunner:
             except Exception as exc:
                 if is_transient(exc):
                     raise
-                reason = "invalid_event" if isinstance(exc, InvalidEvent) else "handler_error"
+                # A value the database refuses (a number past its column, a NUL in text, a year out of
+                # range) or a conversion refuses is the event's fault: dead-lettered as invalid, not retried.
+                invalid = isinstance(exc, InvalidEvent | InvalidArgument) or bad_input(exc) is not None
+                reason = "invalid_event" if invalid else "handler_error"
                 if reason == "handler_error":
                     log.exception(
                         "consumer_handler_error", consumer=self.consumer_name, event_id=str(event.id)

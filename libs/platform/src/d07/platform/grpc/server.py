@@ -13,25 +13,28 @@ set here belong to that one call and vanish with it; nothing has to be reset.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from d07.platform import context
+from d07.platform import bounds, context
 from d07.platform.auth import Principal, TokenVerifier, bearer_token
 from d07.platform.errors import DomainError, Unauthenticated
 from d07.platform.grpc.errors import rich_status, status_code_for
 from d07.platform.grpc.metadata import REQUEST_ID_KEY, TRACEPARENT_KEY
 from d07.platform.metrics import GRPC_HANDLED, GRPC_SECONDS
+from d07.platform.proxies import FORWARDED_FOR, Network, TrustedProxies
 from d07.platform.readiness import Readiness
 
 log = structlog.get_logger("d07.platform.grpc")
@@ -103,9 +106,12 @@ class _Call:
 class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every method handler (all four shapes) in the same call scope."""
 
-    def __init__(self, verifier: TokenVerifier, public_methods: frozenset[str]) -> None:
+    def __init__(
+        self, verifier: TokenVerifier, public_methods: frozenset[str], proxies: TrustedProxies | None = None
+    ) -> None:
         self._verifier = verifier
         self._public = public_methods
+        self._proxies = proxies or TrustedProxies()
         # Wrapped handlers by method: the servicer's handler of a method is the same object on every call, and
         # what is per call (metadata, token) is read inside the wrapper: one wrapper per method serves all.
         self._wrapped: dict[str, tuple[Any, Any]] = {}
@@ -163,6 +169,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 call = _Call(service=service, method=method, public=public, started=time.perf_counter())
                 try:
                     self._enter(ctx, call)
+                    _check_request(request)
                     async for response in behavior(request, ctx):
                         yield response
                 except BaseException as exc:
@@ -176,6 +183,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             call = _Call(service=service, method=method, public=public, started=time.perf_counter())
             try:
                 self._enter(ctx, call)
+                _check_request(request)
                 result = behavior(request, ctx)
                 return await result if inspect.isawaitable(result) else result
             except BaseException as exc:
@@ -193,7 +201,8 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         trace_id = trace.group(1) if trace and trace.group(1).strip("0") else ""
         context.request_id.set(rid)
         context.trace_id.set(trace_id)
-        context.client_address.set(_client_address(ctx.peer() or ""))
+        peer = _client_address(ctx.peer() or "")
+        context.client_address.set(self._proxies.client(peer, md.get(FORWARDED_FOR)))
         context.principal.set(None)
         structlog.contextvars.bind_contextvars(request_id=rid, **({"trace_id": trace_id} if trace_id else {}))
         if not call.public:
@@ -203,6 +212,11 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self, ctx: grpc.aio.ServicerContext[Any, Any], call: _Call, exc: BaseException
     ) -> NoReturn:
         """End the call with the status the exception stands for (always raises)."""
+        if isinstance(exc, Exception) and not isinstance(exc, DomainError):
+            bad = bounds.bad_input(exc)  # a database input error or an overflow: the caller's bad input
+            if bad is not None:
+                log.warning("bad_input", error=repr(exc)[:300], code=bad.code)
+                exc = bad
         if isinstance(exc, DomainError):
             call.code, call.error = status_code_for(exc), exc
             status = rich_status(call.code, exc.message, reason=exc.code, error=exc)
@@ -260,6 +274,15 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             log.info("grpc_call", **fields)
 
 
+def _check_request(request: Any) -> None:
+    """InvalidArgument naming the fields whose text the database cannot hold (NUL, lone surrogates), at any
+    depth of a unary request message; a request stream is the servicer's to check."""
+    if isinstance(request, Message):
+        problems = bounds.message_problems(request)
+        if problems:
+            raise bounds.invalid_input(problems)
+
+
 # --- the server ---------------------------------------------------------------------------------------
 
 
@@ -284,6 +307,7 @@ class GrpcServer:
         self._interval = health_interval
         self._task: asyncio.Task[None] | None = None
         self._serving: bool | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         """Start serving, with a first health status set before the first call is taken."""
@@ -295,7 +319,12 @@ class GrpcServer:
     async def stop(self, grace: float | None = 5.0) -> None:
         """NOT_SERVING first (so balancers drain), then stop taking calls; calls in flight get `grace`."""
         if self._task is not None:
-            self._task.cancel()
+            # Let a readiness check in hand finish (cancelled mid-way, the broker check's half-open Kafka
+            # connection outlived its client and was reported at error level as unclosed).
+            self._stopping.set()
+            done, _ = await asyncio.wait({self._task}, timeout=self._interval + 3.0)
+            if not done:
+                self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         await self.health.enter_graceful_shutdown()
@@ -323,7 +352,10 @@ class GrpcServer:
 
     async def _poll_health(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+            if self._stopping.is_set():
+                return
             try:
                 await self.refresh_health()
             except Exception:  # a broken check must not end the polling; report() already catches most
@@ -340,6 +372,9 @@ def build_server(
     port: int,
     public_methods: Iterable[str] = PUBLIC_BY_DEFAULT,
     health_interval: float = 2.0,
+    trusted_proxies: Sequence[Network] = (),
+    max_receive_bytes: int = 4 * 1024 * 1024,
+    max_metadata_bytes: int = 32 * 1024,
 ) -> GrpcServer:
     """A grpc.aio server (not started) with the servicers `register` adds, the health service (status per
     full service name and for ""), reflection for those services, and the d07 interceptor. Port 0 binds an
@@ -347,9 +382,14 @@ def build_server(
     (`/package.Service/Method`) that need no token."""
     public = frozenset(m if m.startswith("/") else f"/{m}" for m in public_methods)
     server = grpc.aio.server(
-        interceptors=[_ServerInterceptor(verifier, public)],
+        interceptors=[_ServerInterceptor(verifier, public, TrustedProxies(trusted_proxies))],
         # Two servers on one port would split the traffic silently: fail at bind instead.
-        options=[("grpc.so_reuseport", 0)],
+        # A message or metadata past the limits is refused (RESOURCE_EXHAUSTED) before it reaches a servicer.
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", max_receive_bytes),
+            ("grpc.max_metadata_size", max_metadata_bytes),
+        ],
     )
     register(server)
     health_servicer = AsyncHealthServicer()
