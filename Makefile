@@ -99,4 +99,4 @@ k8s-check: setup tools ## render and validate every Helm and kustomize combinati
 	bash tools/k8s-check.sh
 
 clean: ## remove generated code, the virtual environment and local state
-	rm -rf $(VENV) .run libs/contracts/src/d07/{common,registry,assessment,cameras,awards,reporting} $(CONTRACTS_STAMP)
+	rm -rf $(VENV) .run libs/contracts/src/d07/{common,registry,assessment,cameras,awards,reporting} libs/contracts/src/buf $(CONTRACTS_STAMP)
