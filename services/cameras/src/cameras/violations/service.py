@@ -41,6 +41,7 @@ from cameras.violations.domain import (
     Activity,
     Assign,
     CommentOnViolation,
+    DetectionKind,
     Dismiss,
     FeedPosition,
     GetViolation,
@@ -77,6 +78,9 @@ from d07.platform.auth import (
     ensure_unit_access,
     require_roles,
 )
+from d07.platform.auth import (
+    ROLES as EVERY_ROLE,
+)
 from d07.platform.convert import parse_uuid
 from d07.platform.db import Conn
 from d07.platform.errors import FieldProblem, InvalidArgument, NotFound, PermissionDenied, ensure_version
@@ -85,6 +89,8 @@ from d07.platform.uow import UnitOfWork
 
 READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
 COMMENTERS = (ADMIN, POLICE, DIC_OPERATOR)
+# The detection kinds' rules are public to every caller with a token: gateways tune to them.
+KIND_READERS = tuple(sorted(EVERY_ROLE))
 # The roles of each command, in one visible table.
 ROLES: dict[type[Any], tuple[str, ...]] = {
     Acknowledge: (ADMIN, POLICE, DIC_OPERATOR),
@@ -265,6 +271,13 @@ async def get_violation(
         violation = await _found(uow, uid)
         _ensure_read(principal, violation)
         return violation, await uow.violations.activity(uid)
+
+
+async def list_detection_kinds(uow: ViolationsUnitOfWork, principal: Principal) -> list[DetectionKind]:
+    """Every detection kind with its threshold, priority and reaction minutes, ordered by kind."""
+    require_roles(principal, *KIND_READERS)
+    async with uow:
+        return await uow.violations.detection_kinds()
 
 
 async def list_violations(
