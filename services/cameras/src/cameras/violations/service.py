@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter
 
+from cameras import permissions
 from cameras.config import CamerasSettings
 from cameras.violations import messages
 from cameras.violations.domain import (
@@ -70,16 +71,10 @@ from cameras.violations.messages import VIOLATIONS_TOPIC
 from cameras.violations.repository import ActivitySignal, ViolationRepository
 from d07.platform.auth import (
     ADMIN,
-    DIC_OPERATOR,
     POLICE,
-    PROVINCE_WIDE_READERS,
-    UNIT_OFFICER,
     Principal,
     ensure_unit_access,
     require_roles,
-)
-from d07.platform.auth import (
-    ROLES as EVERY_ROLE,
 )
 from d07.platform.convert import parse_uuid
 from d07.platform.db import Conn
@@ -87,18 +82,18 @@ from d07.platform.errors import FieldProblem, InvalidArgument, NotFound, Permiss
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
 from d07.platform.uow import UnitOfWork
 
-READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
-COMMENTERS = (ADMIN, POLICE, DIC_OPERATOR)
-# The detection kinds' rules are public to every caller with a token: gateways tune to them.
-KIND_READERS = tuple(sorted(EVERY_ROLE))
-# The roles of each command, in one visible table.
+# The role lists come from the service's one permissions table.
+READERS = permissions.VIOLATION_READERS
+COMMENTERS = permissions.VIOLATION_COMMENTERS
+KIND_READERS = permissions.KIND_READERS
+# The roles of each command.
 ROLES: dict[type[Any], tuple[str, ...]] = {
-    Acknowledge: (ADMIN, POLICE, DIC_OPERATOR),
-    HandOver: (ADMIN, DIC_OPERATOR),
-    Assign: (ADMIN, POLICE),
-    StartHandling: (ADMIN, POLICE),
-    Resolve: (ADMIN, POLICE),
-    Dismiss: (ADMIN, POLICE),
+    Acknowledge: permissions.ACKNOWLEDGERS,
+    HandOver: permissions.HANDERS_OVER,
+    Assign: permissions.POLICE_HANDLERS,
+    StartHandling: permissions.POLICE_HANDLERS,
+    Resolve: permissions.POLICE_HANDLERS,
+    Dismiss: permissions.POLICE_HANDLERS,
 }
 AUDIT_ACTIONS = {
     Action.ACKNOWLEDGE: "violation.acknowledge",
