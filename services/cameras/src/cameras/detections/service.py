@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from prometheus_client import Counter
 
+from cameras import permissions
 from cameras.config import CamerasSettings
 from cameras.detections.domain import (
     Detection,
@@ -39,14 +40,14 @@ from cameras.network.service import NetworkUnitOfWork
 from cameras.violations import service as violations
 from cameras.violations.domain import Sighting, plan
 from cameras.violations.service import ViolationsUnitOfWork
-from d07.platform.auth import ADMIN, CAMERA_GATEWAY, Principal, require_roles
+from d07.platform.auth import Principal, require_roles
 from d07.platform.db import Conn
 from d07.platform.errors import FieldProblem, InvalidArgument
 from d07.platform.uow import UnitOfWork
 
 # The most detections one gRPC message or one HTTP request may carry (a bigger batch is refused whole).
 MAX_BATCH = 10_000
-SENDERS = (CAMERA_GATEWAY, ADMIN)
+SENDERS = permissions.DETECTION_SENDERS  # from the service's one permissions table
 
 RECEIVED = Counter(
     "d07_detections_received_total",

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter
 
+from cameras import permissions
 from cameras.config import CamerasSettings
 from cameras.network.domain import (
     Camera,
@@ -67,14 +68,6 @@ from cameras.network.repository import CameraRepository, PlanRepository
 from d07.cameras.v1 import cameras_pb2 as pb
 from d07.platform import audit
 from d07.platform.auth import (
-    ADMIN,
-    AUDITOR,
-    CAMERA_GATEWAY,
-    CHAIRMAN_OFFICE,
-    DIC_OPERATOR,
-    POLICE,
-    SERVICE,
-    UNIT_OFFICER,
     Principal,
     ensure_unit_access,
     require_roles,
@@ -93,10 +86,11 @@ from d07.platform.errors import (
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
 from d07.platform.uow import UnitOfWork
 
-MANAGERS = (ADMIN, DIC_OPERATOR)
-PROVINCE_READERS = (ADMIN, DIC_OPERATOR, POLICE, AUDITOR, CHAIRMAN_OFFICE, SERVICE)
-READERS = (*PROVINCE_READERS, UNIT_OFFICER)
-HEARTBEAT_SENDERS = (CAMERA_GATEWAY, ADMIN)
+# The role lists come from the service's one permissions table.
+MANAGERS = permissions.CAMERA_MANAGERS
+PROVINCE_READERS = permissions.CAMERA_PROVINCE_READERS
+READERS = permissions.CAMERA_READERS
+HEARTBEAT_SENDERS = permissions.HEARTBEAT_SENDERS
 # A heartbeat dated further ahead than this is refused; a smaller lead (a gateway's clock) counts as now.
 HEARTBEAT_MAX_LEAD = timedelta(minutes=5)
 UUID_TEXT = re.compile(r"^[0-9a-fA-F-]{32,36}$")

@@ -490,6 +490,17 @@ class KindRule:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectionKind:
+    """A detection kind as the outside world reads it: its rule and its Vietnamese label."""
+
+    kind: str
+    label: str
+    open_threshold: float
+    priority: str
+    reaction_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
 class Sighting:
     """A stored detection as opening sees it."""
 

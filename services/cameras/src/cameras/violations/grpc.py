@@ -28,6 +28,7 @@ from cameras.violations.domain import (
 from cameras.violations.messages import (
     activity_to_pb,
     comment_to_pb,
+    detection_kind_to_pb,
     handover_to_pb,
     priority_name,
     status_name,
@@ -141,6 +142,12 @@ class ViolationsServicer(pb_grpc.ViolationsServiceServicer):
             self._uow(), CommentOnViolation(request.id, request.text), current_principal()
         )
         return pb.CommentOnViolationResponse(comment=comment_to_pb(entry))
+
+    async def ListDetectionKinds(
+        self, request: pb.ListDetectionKindsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDetectionKindsResponse:
+        kinds = await service.list_detection_kinds(self._uow(), current_principal())
+        return pb.ListDetectionKindsResponse(kinds=[detection_kind_to_pb(k) for k in kinds])
 
     async def WatchViolations(
         self, request: pb.WatchViolationsRequest, context: grpc.aio.ServicerContext

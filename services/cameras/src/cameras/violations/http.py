@@ -85,6 +85,18 @@ class ViolationDetail(ViolationRead):
     comments: list[CommentRead]
 
 
+class DetectionKindRead(ReadModel):
+    kind: str = Field(examples=["intrusion"])
+    label: str = Field(examples=["Xâm nhập trái phép"])
+    open_threshold: float = Field(description="At or above this confidence (0..1) a detection opens one")
+    priority: str = Field(examples=["high"])
+    reaction_minutes: int = Field(description="Minutes from opening to the reaction deadline (react_by)")
+
+
+class DetectionKindList(BaseModel):
+    items: list[DetectionKindRead]
+
+
 class ViolationPage(BaseModel):
     items: list[ViolationRead]
     next_page_token: str
@@ -148,6 +160,12 @@ def router(deps: ViolationsDeps) -> APIRouter:
     async def handle(violation_id: str, version: int, cmd: Command, caller: Caller) -> ViolationRead:
         violation = await service.handle(uow(), HandleViolation(violation_id, version, cmd), caller)
         return ViolationRead.model_validate(violation)
+
+    @api.get("/detection-kinds", response_model=DetectionKindList)
+    async def list_detection_kinds(caller: Caller) -> DetectionKindList:
+        """The detection kinds' thresholds, priorities and reaction minutes (every authenticated role)."""
+        kinds = await service.list_detection_kinds(uow(), caller)
+        return DetectionKindList(items=[DetectionKindRead.model_validate(k) for k in kinds])
 
     @api.get("/violations", response_model=ViolationPage)
     async def list_violations(

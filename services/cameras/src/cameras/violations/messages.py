@@ -9,7 +9,15 @@ from typing import Any, cast
 
 from google.protobuf.struct_pb2 import Struct
 
-from cameras.violations.domain import Action, Activity, Opening, Priority, Violation, ViolationStatus
+from cameras.violations.domain import (
+    Action,
+    Activity,
+    DetectionKind,
+    Opening,
+    Priority,
+    Violation,
+    ViolationStatus,
+)
 from d07.cameras.v1 import violation_events_pb2 as events_pb
 from d07.cameras.v1 import violations_pb2 as pb
 from d07.platform.auth import Principal
@@ -167,3 +175,13 @@ def opened(o: Opening) -> events_pb.ViolationOpened:
 def joined(v: Violation, change: str) -> events_pb.ViolationUpdated:
     """Detections joined the violation (no actor: nobody did it)."""
     return events_pb.ViolationUpdated(violation=violation_to_pb(v), change=change)
+
+
+def detection_kind_to_pb(k: DetectionKind) -> pb.DetectionKind:
+    return pb.DetectionKind(
+        kind=k.kind,
+        label=k.label,
+        open_threshold=k.open_threshold,
+        priority=priority_to_pb(k.priority),
+        reaction_minutes=k.reaction_minutes,
+    )

@@ -17,6 +17,7 @@ from cameras.violations.domain import (
     OPEN,
     Action,
     Activity,
+    DetectionKind,
     Joining,
     KindRule,
     Opening,
@@ -190,6 +191,19 @@ class ViolationRepository:
             )
             for r in rows
         }
+
+    async def detection_kinds(self) -> list[DetectionKind]:
+        """Every kind with its label and rule, ordered by kind (`detection_kinds`)."""
+        rows = await self.conn.fetch(
+            "SELECT kind, label, open_threshold, priority, reaction_minutes"
+            " FROM detection_kinds ORDER BY kind"
+        )
+        return [
+            DetectionKind(
+                r["kind"], r["label"], round(r["open_threshold"], 6), r["priority"], r["reaction_minutes"]
+            )
+            for r in rows
+        ]
 
     async def lock_pairs(self, keys: Sequence[int]) -> None:
         """Transaction-level advisory locks, taken in the order given (callers sort the keys)."""

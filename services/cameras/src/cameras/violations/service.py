@@ -32,6 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter, Histogram
 
+from cameras import permissions
 from cameras.config import CamerasSettings
 from cameras.violations import messages
 from cameras.violations.domain import (
@@ -41,6 +42,7 @@ from cameras.violations.domain import (
     Activity,
     Assign,
     CommentOnViolation,
+    DetectionKind,
     Dismiss,
     FeedPosition,
     GetViolation,
@@ -70,10 +72,7 @@ from cameras.violations.repository import ActivitySignal, ViolationRepository
 from d07.platform import audit
 from d07.platform.auth import (
     ADMIN,
-    DIC_OPERATOR,
     POLICE,
-    PROVINCE_WIDE_READERS,
-    UNIT_OFFICER,
     Principal,
     ensure_unit_access,
     require_roles,
@@ -84,16 +83,18 @@ from d07.platform.errors import FieldProblem, InvalidArgument, NotFound, Permiss
 from d07.platform.pagination import decode_cursor, encode_cursor, page_size
 from d07.platform.uow import UnitOfWork
 
-READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
-COMMENTERS = (ADMIN, POLICE, DIC_OPERATOR)
-# The roles of each command, in one visible table.
+# The role lists come from the service's one permissions table.
+READERS = permissions.VIOLATION_READERS
+COMMENTERS = permissions.VIOLATION_COMMENTERS
+KIND_READERS = permissions.KIND_READERS
+# The roles of each command.
 ROLES: dict[type[Any], tuple[str, ...]] = {
-    Acknowledge: (ADMIN, POLICE, DIC_OPERATOR),
-    HandOver: (ADMIN, DIC_OPERATOR),
-    Assign: (ADMIN, POLICE),
-    StartHandling: (ADMIN, POLICE),
-    Resolve: (ADMIN, POLICE),
-    Dismiss: (ADMIN, POLICE),
+    Acknowledge: permissions.ACKNOWLEDGERS,
+    HandOver: permissions.HANDERS_OVER,
+    Assign: permissions.POLICE_HANDLERS,
+    StartHandling: permissions.POLICE_HANDLERS,
+    Resolve: permissions.POLICE_HANDLERS,
+    Dismiss: permissions.POLICE_HANDLERS,
 }
 AUDIT_ACTIONS = {
     Action.ACKNOWLEDGE: "violation.acknowledge",
@@ -277,6 +278,13 @@ async def get_violation(
         violation = await _found(uow, uid)
         _ensure_read(principal, violation)
         return violation, await uow.violations.activity(uid)
+
+
+async def list_detection_kinds(uow: ViolationsUnitOfWork, principal: Principal) -> list[DetectionKind]:
+    """Every detection kind with its threshold, priority and reaction minutes, ordered by kind."""
+    require_roles(principal, *KIND_READERS)
+    async with uow:
+        return await uow.violations.detection_kinds()
 
 
 async def list_violations(

@@ -3,7 +3,8 @@
 The interceptor does, for every call of every shape (unary or streaming, either side), the same things in
 one place: request id and trace id into `d07.platform.context` and the structlog context, bearer-token
 authentication, the `grpc_server_*` metrics, one log line per call, and the mapping of `DomainError` kinds
-to status codes with google.rpc details (`d07.platform.grpc.errors`). Servicers stay thin: they read
+to status codes with google.rpc details (`d07.platform.grpc.errors`), and the request's protovalidate rules
+(`d07.platform.grpc.validation`). Servicers stay thin: they read
 `current_principal()` and raise domain errors.
 
 grpc.aio runs every RPC in its own asyncio task (a copy of the server's context), so the context variables
@@ -33,6 +34,7 @@ from d07.platform.auth import Principal, TokenVerifier, bearer_token
 from d07.platform.errors import DomainError, Unauthenticated
 from d07.platform.grpc.errors import rich_status, status_code_for
 from d07.platform.grpc.metadata import REQUEST_ID_KEY, TRACEPARENT_KEY
+from d07.platform.grpc.validation import check_request
 from d07.platform.metrics import GRPC_HANDLED, GRPC_SECONDS
 from d07.platform.proxies import FORWARDED_FOR, Network, TrustedProxies
 from d07.platform.readiness import Readiness
@@ -170,6 +172,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 try:
                     self._enter(ctx, call)
                     _check_request(request)
+                    check_request(request)  # the proto's buf.validate rules
                     async for response in behavior(request, ctx):
                         yield response
                 except BaseException as exc:
@@ -184,6 +187,7 @@ class _ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             try:
                 self._enter(ctx, call)
                 _check_request(request)
+                check_request(request)  # the proto's buf.validate rules
                 result = behavior(request, ctx)
                 return await result if inspect.isawaitable(result) else result
             except BaseException as exc:
