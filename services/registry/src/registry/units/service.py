@@ -8,7 +8,6 @@ status without learning a new event type.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from d07.platform.uow import UnitOfWork
 from d07.registry.v1 import registry_pb2 as pb
 from registry.divisions.domain import place_problems
 from registry.divisions.repository import DivisionRepository
-from registry.tabular import RowProblem, read_table, refuse
+from registry.tabular import RowProblem, read_upload, refuse
 from registry.units import messages
 from registry.units.domain import (
     FIELD_HEADERS,
@@ -298,9 +297,7 @@ async def import_units(uow: UnitsUnitOfWork, cmd: ImportUnits, principal: Princi
     (fields, place, codes repeated in the file or already registered) and any problem refuses the file."""
     require_roles(principal, ADMIN)
     filename = cmd.filename
-    rows = await asyncio.to_thread(
-        read_table, filename, cmd.content, IMPORT_HEADERS, required=IMPORT_REQUIRED
-    )
+    rows = await read_upload(filename, cmd.content, IMPORT_HEADERS, required=IMPORT_REQUIRED)
     if not rows:
         raise InvalidArgument("the file holds no units", code="empty_file")
     problems: list[RowProblem] = []
