@@ -15,6 +15,7 @@ from awards.nominations.domain import (
     AssessmentFact,
     Award,
     Facts,
+    GuardFact,
     Nomination,
     Nominee,
     Quota,
@@ -74,6 +75,11 @@ class FakeNominationRepository(FakeRepository):
             assessments=list(known.assessments), violations=list(known.violations), guard=known.guard,
             completed_attendances=list(known.completed_attendances), same_form=same,
         )  # fmt: skip
+
+    async def guard(self, guard_id: uuid.UUID) -> GuardFact | None:
+        return next(
+            (f.guard for f in self.records.values() if f.guard and f.guard.guard_id == guard_id), None
+        )
 
     async def guard_name(self, guard_id: uuid.UUID) -> str | None:
         return self.guard_names.get(guard_id)

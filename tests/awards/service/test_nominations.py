@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from awards.nominations import service
-from awards.nominations.domain import Nominee, Quota, ViolationFact
+from awards.nominations.domain import Facts, GuardFact, Nominee, Quota, ViolationFact
 from awards.nominations.messages import TOPIC
 from awards.nominations.service import (
     CastVote,
@@ -509,3 +509,64 @@ async def test_no_command_carries_a_version() -> None:
     concurrent steps are serialised by the row locks the repository takes instead."""
     for cmd in (NominationStep, CastVote, DecideNomination, RejectNomination, RevokeAward):
         assert "version" not in cmd.__dataclass_fields__
+
+
+# --- who reads rounds and awards; another unit's guard ----------------------------------------------------
+
+
+@pytest.mark.parametrize("role", every_role())
+async def test_rounds_and_awards_are_read_by_the_province_wide_roles_and_unit_officers(role: str) -> None:
+    uow = FakeNominationsUnitOfWork()
+    r = uow.round()
+    award = uow.award(r)
+    principal = who(role)
+    if role in service.READERS:
+        assert (await run(service.get_round, uow, service.GetRound(r.id), principal)).id == r.id
+        assert [a.id for a in await run(service.list_awards, uow, service.ListAwards(r.id), principal)] == [
+            award.id
+        ]
+    else:  # camera_gateway: a machine identity reads no recipients nor councils
+        for handler, query in (
+            (service.get_round, service.GetRound(r.id)),
+            (service.list_awards, service.ListAwards(r.id)),
+        ):
+            with pytest.raises(PermissionDenied) as refused:
+                await run(handler, uow, query, principal)
+            assert refused.value.code == "role_required"
+
+
+def guard_of(uow: FakeNominationsUnitOfWork, unit_id: uuid.UUID) -> uuid.UUID:
+    """A registered guard of `unit_id` with a completed training (what the read models were told)."""
+    guard_id = uuid.uuid4()
+    facts = uow.nominations.records.setdefault(unit_id, Facts())  # type: ignore[attr-defined]
+    facts.guard = GuardFact(guard_id, unit_id, "Trần Thị Mai", True)
+    facts.completed_attendances = [uuid.uuid4()]
+    uow.nominations.guard_names[guard_id] = "Trần Thị Mai"  # type: ignore[attr-defined]
+    return guard_id
+
+
+async def test_a_unit_officer_does_not_nominate_nor_look_at_another_units_guard() -> None:
+    uow = FakeNominationsUnitOfWork()
+    r, own, other = uow.round(), uow.passing_unit(), uow.passing_unit()
+    stranger = guard_of(uow, other)
+    officer = who(UNIT_OFFICER, own)
+    nominee = Nominee("individual", own, stranger)
+    cmd = CreateNomination(r.id, "commendation", nominee, "Bắt giữ đối tượng trộm cắp")
+    with pytest.raises(PermissionDenied) as refused:
+        await run(service.create_nomination, uow, cmd, officer)
+    assert (refused.value.code, refused.value.resource_id) == ("other_unit", str(stranger))
+    assert_nothing_written(uow)
+    assert uow.nominations.nominations == {}  # type: ignore[attr-defined]
+    with pytest.raises(PermissionDenied):
+        await run(
+            service.check_eligibility, uow, service.CheckEligibility(r.id, "commendation", nominee), officer
+        )
+    # its own unit's guard: nominated, and its eligibility read
+    mine = guard_of(uow, own)
+    own_nominee = Nominee("individual", own, mine)
+    outcomes = await run(
+        service.check_eligibility, uow, service.CheckEligibility(r.id, "commendation", own_nominee), officer
+    )
+    assert "registered" in [o.rule for o in outcomes]
+    n = await run(service.create_nomination, uow, replace(cmd, nominee=own_nominee), officer)
+    assert n.person_name == "Trần Thị Mai"

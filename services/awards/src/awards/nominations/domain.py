@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 
 from d07.platform.auth import CHAIRMAN_OFFICE, POLICE
-from d07.platform.errors import Conflict, FieldProblem, InvalidArgument
+from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, PermissionDenied
 
 COLLECTIVE = "collective"
 INDIVIDUAL = "individual"
@@ -184,6 +184,16 @@ class GuardFact:
     unit_id: uuid.UUID
     full_name: str
     active: bool
+
+
+def ensure_guard_of_unit(nominee: Nominee, guard: GuardFact | None) -> None:
+    """The guard named belongs to the nominee's unit (as far as the registry's events have told): else the
+    caller reaches another unit's guard through its own unit."""
+    if guard is not None and guard.unit_id != nominee.unit_id:
+        raise PermissionDenied(
+            "a unit officer reaches only its own unit's guards", code="other_unit", resource_type="guard",
+            resource_id=str(nominee.guard_id),
+        )  # fmt: skip
 
 
 @dataclass

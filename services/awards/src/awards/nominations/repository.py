@@ -120,6 +120,11 @@ class NominationRepository:
         f.same_form = [f"nomination:{r['nomination_id']}" for r in rows]
         return f
 
+    async def guard(self, guard_id: uuid.UUID) -> GuardFact | None:
+        """What the registry's events told of a guard (its unit), or None."""
+        g = await self.conn.fetchrow("SELECT * FROM rm_guards WHERE guard_id = $1", guard_id)
+        return None if g is None else from_row(GuardFact, g)
+
     async def guard_name(self, guard_id: uuid.UUID) -> str | None:
         name = await self.conn.fetchval("SELECT full_name FROM rm_guards WHERE guard_id = $1", guard_id)
         return None if name is None else str(name)

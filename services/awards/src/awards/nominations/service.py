@@ -40,6 +40,15 @@ from d07.platform.db import Conn
 from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, NotFound, PermissionDenied
 from d07.platform.uow import UnitOfWork
 
+# Who calls what (the HTTP doors repeat these lists in a route dependency, so a forbidden caller gets 403
+# before its body is validated; the handlers' checks stay the authority).
+READERS = (*sorted(PROVINCE_WIDE_READERS), UNIT_OFFICER)  # rounds and decided awards; never camera_gateway
+ROUND_OPENERS = (ADMIN,)
+PROPOSERS = (ADMIN, UNIT_OFFICER)  # a unit officer for its own unit and its own guards
+SECRETARIAT = (ADMIN,)  # screening, sending to the council
+DECIDERS = domain.DECIDING_ROLES  # each form names one of them
+REJECTERS = (ADMIN, *domain.DECIDING_ROLES)
+
 
 class NominationsUnitOfWork(UnitOfWork):
     rounds: RoundRepository
@@ -175,7 +184,7 @@ def _valid_round(cmd: OpenRound) -> Round:
 
 
 async def open_round(uow: NominationsUnitOfWork, cmd: OpenRound, principal: Principal) -> Round:
-    require_roles(principal, ADMIN)
+    require_roles(principal, *ROUND_OPENERS)
     round_ = _valid_round(cmd)
     async with uow:
         for q in cmd.quotas:
@@ -208,6 +217,7 @@ async def _round(rounds: RoundRepository, round_id: uuid.UUID) -> Round:
 
 
 async def get_round(uow: NominationsUnitOfWork, query: GetRound, principal: Principal) -> Round:
+    require_roles(principal, *READERS)
     async with uow:
         return await _round(uow.rounds, query.round_id)
 
@@ -233,8 +243,18 @@ async def check_eligibility(
     ensure_unit_access(principal, str(query.nominee.unit_id))
     domain.validate_nominee(query.nominee)
     async with uow:
+        await _ensure_guard_reachable(uow.nominations, query.nominee, principal)
         round_ = await _round(uow.rounds, query.round_id)
         return await _evaluate(uow.nominations, round_, query.form_code, query.nominee)
+
+
+async def _ensure_guard_reachable(
+    nominations: NominationRepository, nominee: Nominee, principal: Principal
+) -> None:
+    """A unit officer names only its own unit's guards: naming another unit's guard under its own unit would
+    store that guard's name and show its training."""
+    if nominee.guard_id is not None and principal.is_unit_officer_only:
+        domain.ensure_guard_of_unit(nominee, await nominations.guard(nominee.guard_id))
 
 
 # --- nominations --------------------------------------------------------------------------------------------
@@ -265,13 +285,14 @@ def _audit_of(n: Nomination, **details: Any) -> dict[str, Any]:
 async def create_nomination(
     uow: NominationsUnitOfWork, cmd: CreateNomination, principal: Principal
 ) -> Nomination:
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *PROPOSERS)
     ensure_unit_access(principal, str(cmd.nominee.unit_id), write=True)
     domain.validate_nominee(cmd.nominee)
     achievements = _required(cmd.achievements, "achievements")
     nominee = cmd.nominee
     nomination_id = uuid.uuid4()
     async with uow:
+        await _ensure_guard_reachable(uow.nominations, nominee, principal)
         round_ = await _round(uow.rounds, cmd.round_id)
         if not round_.takes_nominations_on(uow.today()):
             raise Conflict(
@@ -310,7 +331,7 @@ async def submit_nomination(
 ) -> Nomination:
     """Draft -> submitted, only when every rule holds now (else FAILED_PRECONDITION naming the rules and
     their records)."""
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *PROPOSERS)
     nomination_id = cmd.nomination_id
     async with uow:
         n = await _nomination(uow.nominations, nomination_id, lock=True)
@@ -340,7 +361,7 @@ async def _advance(
 ) -> Nomination:
     """Screening steps of the secretariat: the rules are evaluated again, and a nomination that no longer
     meets them cannot move on (it is rejected with its reason, or reviewed after the records change)."""
-    require_roles(principal, ADMIN)
+    require_roles(principal, *SECRETARIAT)
     async with uow:
         n = await _nomination(uow.nominations, nomination_id, lock=True)
         domain.ensure_status(nomination_id, n.status, frm)
@@ -418,7 +439,7 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
     """In council with a majority in favour -> decided: an award row (the certificates' source) and
     AwardDecided. The quota is counted under a lock of its row, so two deciders cannot both take the last
     place."""
-    require_roles(principal, *domain.DECIDING_ROLES)
+    require_roles(principal, *DECIDERS)
     decision_number = _required(cmd.decision_number, "decision_number")
     signer = _required(cmd.signer, "signer")
     today = uow.today()
@@ -470,7 +491,7 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
 async def reject_nomination(
     uow: NominationsUnitOfWork, cmd: RejectNomination, principal: Principal
 ) -> Nomination:
-    require_roles(principal, ADMIN, *domain.DECIDING_ROLES)
+    require_roles(principal, *REJECTERS)
     reason = _required(cmd.reason, "reason")
     nomination_id = cmd.nomination_id
     async with uow:
@@ -496,7 +517,7 @@ async def _award(awards: AwardRepository, award_id: uuid.UUID, *, lock: bool = F
 async def revoke_award(uow: NominationsUnitOfWork, cmd: RevokeAward, principal: Principal) -> Award:
     """A decided award -> revoked: it leaves the quota and the counts (AwardRevoked), and its certificate
     verifies as revoked."""
-    require_roles(principal, *domain.DECIDING_ROLES)
+    require_roles(principal, *DECIDERS)
     reason = _required(cmd.reason, "reason")
     award_id = cmd.award_id
     async with uow:
@@ -541,7 +562,9 @@ async def list_nominations(
 
 
 async def list_awards(uow: NominationsUnitOfWork, query: ListAwards, principal: Principal) -> list[Award]:
-    # Decided awards are public acts (decision numbers, recipients): every authenticated caller may read them.
+    # Decided awards are public acts (decision numbers, recipients), read by the province-wide roles and every
+    # unit officer; not by a machine identity such as camera_gateway.
+    require_roles(principal, *READERS)
     async with uow:
         return await uow.awards.of_round(query.round_id)
 

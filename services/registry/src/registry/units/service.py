@@ -60,6 +60,11 @@ from registry.units.repository import UnitRepository
 
 UNITS_TOPIC = "d07.registry.units.v1"
 MAX_BATCH = 1000
+# Who calls what (the HTTP doors repeat these lists in a route dependency, so a forbidden caller gets 403
+# before its body is validated; the handlers' checks stay the authority).
+READERS = (*sorted(PROVINCE_WIDE_READERS), UNIT_OFFICER)  # a unit officer its own unit only
+CREATORS = (ADMIN,)  # create, import, change of status
+EDITORS = (ADMIN, UNIT_OFFICER)  # update: a unit officer its own unit
 # Problems listed in a refused import: enough to fix a file, small enough for a gRPC status trailer.
 MAX_LISTED_PROBLEMS = 40
 
@@ -172,7 +177,7 @@ async def _announce(
 
 
 async def create_unit(uow: UnitsUnitOfWork, cmd: CreateUnit, principal: Principal) -> Unit:
-    require_roles(principal, ADMIN)
+    require_roles(principal, *CREATORS)
     async with uow:
         cmd = validate(cmd, sub_kinds=await uow.units.sub_kinds())
         await _check_references(uow, cmd)
@@ -199,7 +204,7 @@ async def create_unit(uow: UnitsUnitOfWork, cmd: CreateUnit, principal: Principa
 async def update_unit(uow: UnitsUnitOfWork, cmd: UpdateUnit, principal: Principal) -> Unit:
     """Change details of a unit read at `cmd.expected_version`. The admin changes any field; a unit officer
     only the contact details of its own unit (address, head, contact)."""
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *EDITORS)
     ensure_unit_access(principal, str(cmd.unit_id), write=True)
     async with uow:
         unit = await uow.units.get(unit_id=cmd.unit_id)
@@ -244,7 +249,7 @@ async def change_status(
     uow: UnitsUnitOfWork, cmd: ChangeStatus, principal: Principal
 ) -> tuple[StatusChange, list[Unit]]:
     """Merge, split or dissolve: the history entry and the units that ended, in the order given."""
-    require_roles(principal, ADMIN)
+    require_roles(principal, *CREATORS)
     async with uow:
         found = await uow.units.get_many(unit_ids=cmd.unit_ids, for_update=True)
         change = check_status_change(cmd, {u.id: u for u in found}, today=uow.today())
@@ -295,7 +300,7 @@ def _code_taken(line: int, cmd: CreateUnit) -> RowProblem:
 async def import_units(uow: UnitsUnitOfWork, cmd: ImportUnits, principal: Principal) -> list[Unit]:
     """Register every unit of an XLSX or CSV file in one transaction, or none: every row is validated first
     (fields, place, codes repeated in the file or already registered) and any problem refuses the file."""
-    require_roles(principal, ADMIN)
+    require_roles(principal, *CREATORS)
     filename = cmd.filename
     rows = await read_upload(filename, cmd.content, IMPORT_HEADERS, required=IMPORT_REQUIRED)
     if not rows:
@@ -363,7 +368,9 @@ async def get_unit(uow: UnitsUnitOfWork, query: GetUnit, principal: Principal) -
 async def batch_get_units(
     uow: UnitsUnitOfWork, query: BatchGetUnits, principal: Principal
 ) -> tuple[list[Unit], list[str]]:
-    """The units that exist and the ids that do not. For services and province-wide readers."""
+    """The units that exist and the ids that do not. For services and province-wide readers; a unit officer
+    its own unit only; no other caller (a camera gateway reads no unit's head and contacts)."""
+    require_roles(principal, *READERS)
     ids = query.ids
     if len(ids) > MAX_BATCH:
         raise InvalidArgument(
@@ -398,7 +405,7 @@ def _position(token: str, where: UnitFilter) -> tuple[str, uuid.UUID] | None:
 async def list_units(uow: UnitsUnitOfWork, query: ListUnits, principal: Principal) -> tuple[list[Unit], str]:
     """A page of units ordered by folded name then id, and the token of the next page ('' at the end).
     A unit officer's list holds its own unit only."""
-    require_roles(principal, *PROVINCE_WIDE_READERS, UNIT_OFFICER)
+    require_roles(principal, *READERS)
     where = query.where
     if principal.is_unit_officer_only:
         where = dataclasses.replace(
