@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
@@ -243,7 +243,10 @@ def router(deps: NetworkDeps) -> APIRouter:
 
     @api.post("/heartbeats", response_model=HeartbeatResult)
     async def send_heartbeats(body: HeartbeatBatch, caller: Caller) -> HeartbeatResult:
-        cmd = SendHeartbeats([Heartbeat(h.camera_id, h.at) for h in body.heartbeats])
+        cmd = SendHeartbeats(
+            [Heartbeat(h.camera_id, h.at) for h in body.heartbeats],
+            max_age=timedelta(seconds=deps.settings.heartbeat_max_age_seconds),
+        )
         return HeartbeatResult.model_validate(await cameras.send_heartbeats(uow(), cmd, caller))
 
     @api.post("/installation-plans", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
