@@ -215,12 +215,14 @@ class FakeNominationsUnitOfWork(FakeUnitOfWork, NominationsUnitOfWork):
         unit_id: uuid.UUID | None = None,
         proposer: str = "unit-officer",
         votes: dict[str, bool] | None = None,
+        nominated_on: date | None = None,
     ) -> Nomination:
         """A collective nomination of a passing unit, at `status`, with the council's `votes`."""
         n = Nomination(
             nomination_id=uuid.uuid4(), round_id=round_.id, form_code=form, recipient_kind="collective",
             unit_id=unit_id or self.passing_unit(), guard_id=None, person_name=None,
             achievements="Có thành tích xuất sắc", proposer=proposer, status=status,
+            nominated_on=nominated_on,
         )  # fmt: skip
         self.nominations.nominations[n.nomination_id] = n  # type: ignore[attr-defined]
         if votes:

@@ -53,6 +53,8 @@ class NominationBody(BaseModel):
     form_code: str
     nominee: NomineeBody
     achievements: str
+    # Unset: today. A historical round's nomination carries the paper record's day, inside its window.
+    nominated_on: date | None = None
 
 
 class EligibilityBody(BaseModel):
@@ -207,7 +209,9 @@ def router(deps: AwardsDeps) -> APIRouter:
 
     @api.post("/award-rounds/{round_id}/nominations", status_code=201)
     async def create_nomination(round_id: uuid.UUID, body: NominationBody, caller: Caller) -> NominationRead:
-        cmd = service.CreateNomination(round_id, body.form_code, body.nominee.nominee(), body.achievements)
+        cmd = service.CreateNomination(
+            round_id, body.form_code, body.nominee.nominee(), body.achievements, body.nominated_on
+        )
         return NominationRead.model_validate(await service.create_nomination(uow(), cmd, caller))
 
     @api.get("/award-rounds/{round_id}/nominations")

@@ -135,10 +135,13 @@ class NominationRepository:
             async with self.conn.transaction():
                 await self.conn.execute(
                     """INSERT INTO nominations (nomination_id, round_id, form_code, recipient_kind, unit_id,
-                           guard_id, person_name, person_key, achievements, proposer, eligibility)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)""",
+                           guard_id, person_name, person_key, achievements, proposer, eligibility,
+                           nominated_on)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,
+                               coalesce($12::date, (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date))""",
                     n.nomination_id, n.round_id, n.form_code, n.recipient_kind, n.unit_id, n.guard_id,
                     n.person_name, n.nominee.key(), n.achievements, n.proposer, _outcomes_json(n.eligibility),
+                    n.nominated_on,
                 )  # fmt: skip
         except asyncpg.UniqueViolationError:
             return False

@@ -98,6 +98,8 @@ class CreateNomination:
     form_code: str
     nominee: Nominee
     achievements: str
+    # None: today. A historical round's nominations carry the paper record's day, inside its window.
+    nominated_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -294,11 +296,7 @@ async def create_nomination(
     async with uow:
         await _ensure_guard_reachable(uow.nominations, nominee, principal)
         round_ = await _round(uow.rounds, cmd.round_id)
-        if not round_.takes_nominations_on(uow.today()):
-            raise Conflict(
-                "the nomination window is closed", code="window_closed", resource_type="award_round",
-                resource_id=str(cmd.round_id),
-            )  # fmt: skip
+        nominated_on = domain.nomination_day(round_, cmd.nominated_on, uow.today())
         if await uow.forms.get(cmd.form_code) is None:
             raise InvalidArgument(
                 "unknown award form", code="unknown_form", fields=[FieldProblem("form_code", cmd.form_code)]
@@ -313,7 +311,7 @@ async def create_nomination(
             nomination_id=nomination_id, round_id=cmd.round_id, form_code=cmd.form_code,
             recipient_kind=nominee.recipient_kind, unit_id=nominee.unit_id, guard_id=nominee.guard_id,
             person_name=nominee.person_name, achievements=achievements, proposer=principal.subject,
-            status="draft", eligibility=tuple(outcomes),
+            status="draft", eligibility=tuple(outcomes), nominated_on=nominated_on,
         )  # fmt: skip
         if not await uow.nominations.insert(draft):
             raise Conflict(
@@ -443,12 +441,7 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
     decision_number = _required(cmd.decision_number, "decision_number")
     signer = _required(cmd.signer, "signer")
     today = uow.today()
-    if cmd.decided_on > today:
-        raise InvalidArgument(
-            "a decision cannot be dated in the future",
-            code="decision_in_future",
-            fields=[FieldProblem("decided_on", f"on or before {today.isoformat()}")],
-        )
+    domain.ensure_decision_day_not_ahead(cmd.decided_on, today)
     nomination_id = cmd.nomination_id
     async with uow:
         n = await _nomination(uow.nominations, nomination_id, lock=True)
@@ -460,6 +453,7 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
                 resource_type="nomination", resource_id=str(nomination_id),
             )  # fmt: skip
         round_ = await _round(uow.rounds, n.round_id)
+        domain.ensure_decision_day(round_, n.nominated_on, cmd.decided_on, today)
         if domain.majority(n.votes_for, n.votes_against, len(_voters(round_, n.proposer))) is not True:
             raise Conflict(
                 "the council has no majority in favour", code="no_council_majority",
