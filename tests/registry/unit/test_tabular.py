@@ -116,3 +116,11 @@ def test_a_slow_file_is_stopped_by_the_time_budget() -> None:
     with pytest.raises(InvalidArgument) as err:
         read_table("a.csv", text.encode(), HEADERS, required={"code"}, budget_seconds=0)
     assert err.value.code == "file_too_large"
+
+
+def test_a_nul_in_a_cell_is_a_problem_of_its_line() -> None:
+    text = "Mã đơn vị;Tên đơn vị\nDV-01;Trường A\nDV-02;Trường\x00B\n"
+    with pytest.raises(InvalidArgument) as err:
+        read_table("a.csv", text.encode(), HEADERS, required={"code"})
+    assert err.value.code == "import_rejected"
+    assert [f.field for f in err.value.fields] == ["line 3: Tên đơn vị"]

@@ -200,6 +200,13 @@ def read_table(
             values = {field: (raw[i].strip() if i < len(raw) else "") for i, field in columns.items()}
             if not any(values.values()):
                 continue  # blank lines are not rows
+            bad = [f for f, v in values.items() if "\x00" in v]
+            if bad:  # PostgreSQL stores no NUL: one odd cell is a problem of its line, never a 500
+                names = {f: h for h, f in headers.items()}
+                raise InvalidArgument(
+                    "the file holds a NUL character", code="import_rejected",
+                    fields=[FieldProblem(f"line {n}: {names[f]}", "a NUL character") for f in bad],
+                )  # fmt: skip
             rows.append(Row(n, values))
             if len(rows) > MAX_ROWS:
                 raise _refuse_too_many()

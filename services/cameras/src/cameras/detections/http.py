@@ -41,8 +41,16 @@ class IngestRead(ReadModel):
 
 
 def _detection_id(item: Any) -> str:
+    """The item's detection id as echoed in a refusal: only text that can be answered (no NUL, no lone
+    surrogate, not a page of it)."""
     value = item.get("detection_id") if isinstance(item, dict) else None
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str) or "\x00" in value:
+        return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return value[:64]
 
 
 def _parse(item: Any, now: datetime, max_skew: timedelta) -> Detection:
