@@ -4,9 +4,13 @@ before FastAPI reports the body's errors; a body that is not JSON at all is chec
 
 from __future__ import annotations
 
+import uuid
+
+import grpc
 import httpx
 import pytest
 
+from d07.awards.v1 import awards_pb2, awards_pb2_grpc
 from tests.support.services import Platform
 
 ROUTE = "/v1/award-rounds"
@@ -37,3 +41,25 @@ async def test_a_forbidden_role_with_a_malformed_body_gets_403_and_an_allowed_on
             ROUTE, content=content, headers={**platform.headers("admin"), "Content-Type": content_type}
         )
         assert allowed.status_code == 422, allowed.text
+
+
+async def test_a_camera_gateway_reads_no_round_nor_awards_on_either_door(platform: Platform) -> None:
+    """Issue 13: camera_gateway (a machine sending detections) read rounds and decided awards; the roles are
+    the handlers' READERS now, on both doors (the role comes before the round is looked up)."""
+    round_id = str(uuid.uuid4())
+    async with httpx.AsyncClient(base_url=platform["awards"].url, timeout=30) as http:
+        for path in (f"/v1/award-rounds/{round_id}", f"/v1/award-rounds/{round_id}/awards"):
+            r = await http.get(path, headers=platform.headers("camera_gateway"))
+            assert (r.status_code, r.json()["code"]) == (403, "role_required"), path
+            r = await http.get(path, headers=platform.headers("auditor"))
+            assert r.status_code in (200, 404), (path, r.text)  # a reader gets past the role
+    async with grpc.aio.insecure_channel(platform["awards"].target) as channel:
+        stub = awards_pb2_grpc.AwardsServiceStub(channel)
+        md = platform.metadata("camera_gateway")
+        for call, request in (
+            (stub.GetRound, awards_pb2.GetRoundRequest(id=round_id)),
+            (stub.ListAwards, awards_pb2.ListAwardsRequest(round_id=round_id)),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(request, metadata=md, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -4,9 +4,13 @@ before FastAPI reports the body's errors; a body that is not JSON at all is chec
 
 from __future__ import annotations
 
+import uuid
+
+import grpc
 import httpx
 import pytest
 
+from d07.registry.v1 import registry_pb2, registry_pb2_grpc
 from tests.support.services import Platform
 
 ROUTE = "/v1/units"
@@ -37,3 +41,16 @@ async def test_a_forbidden_role_with_a_malformed_body_gets_403_and_an_allowed_on
             ROUTE, content=content, headers={**platform.headers("admin"), "Content-Type": content_type}
         )
         assert allowed.status_code == 422, allowed.text
+
+
+async def test_a_camera_gateway_may_not_batch_get_units_over_grpc(platform: Platform) -> None:
+    """Issue 13: BatchGetUnits had no role check, so camera_gateway collected units' heads, phones and
+    emails; it is for services, the province-wide readers and a unit's own officer."""
+    request = registry_pb2.BatchGetUnitsRequest(ids=[str(uuid.uuid4())])
+    async with grpc.aio.insecure_channel(platform["registry"].target) as channel:
+        stub = registry_pb2_grpc.RegistryServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.BatchGetUnits(request, metadata=platform.metadata("camera_gateway"), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        reply = await stub.BatchGetUnits(request, metadata=platform.metadata("service"), timeout=10)
+        assert list(reply.missing_ids) == list(request.ids)
