@@ -104,6 +104,8 @@ async def refused_while_healthy(
     empty = _workbook(GUARD_HEADER, b"")
     warm = await http.post("/v1/guards:import", files={"file": ("a.xlsx", empty)}, headers=admin)
     assert (warm.status_code, warm.json()["code"]) == (400, "no_rows")
+    big = await http.post("/v1/guards:import", files={"file": ("a.pdf", b"%PDF" * 600_000)}, headers=admin)
+    assert (big.status_code, big.json()["code"]) == (400, "bad_file_type")  # a large upload spooled to disk
 
     def probe() -> None:  # in its own thread and client, so the test's own loop does not delay it
         with httpx.Client(base_url=str(http.base_url), timeout=10) as client:
