@@ -25,6 +25,7 @@ from d07.awards.v1 import awards_pb2, awards_pb2_grpc
 from d07.cameras.v1 import violation_events_pb2 as vpb
 from d07.platform.events.envelope import make_headers
 from d07.platform.grpc import client_channel, status_details
+from d07.platform.uow import vietnam_today
 from d07.registry.v1 import forces_pb2
 from tests.support.services import Platform
 from tests.support.waiting import eventually
@@ -32,6 +33,13 @@ from tests.support.waiting import eventually
 ADMIN_SUBJECT = "bcd138-secretariat"
 COUNCIL = ["council-a", "council-b", "council-c"]
 PERIOD = ("2014-08-15", "2019-08-29")
+
+
+def today_vn() -> str:
+    """Today in the province: a live round's decisions are dated between its nominations (today) and today."""
+    return vietnam_today(datetime.now(UTC)).isoformat()
+
+
 PASSED, FAILED = assessment_pb2.ASSESSMENT_RESULT_PASSED, assessment_pb2.ASSESSMENT_RESULT_FAILED
 
 
@@ -130,6 +138,7 @@ async def nominate(
     *,
     form: str = "merit",
     person: dict[str, str] | None = None,
+    nominated_on: str | None = None,
 ) -> httpx.Response:
     nominee = {
         "recipient_kind": "individual" if person else "collective",
@@ -140,6 +149,7 @@ async def nominate(
         "form_code": form,
         "nominee": nominee,
         "achievements": "Có thành tích xuất sắc trong phong trào toàn dân bảo vệ ANTQ",
+        **({"nominated_on": nominated_on} if nominated_on else {}),
     }
     async with client(platform) as c:
         return await c.post(
@@ -256,7 +266,7 @@ async def test_quota_of_8_refuses_the_9th_decision_and_reporting_counts(
                 f"/v1/nominations/{n}/decision",
                 json={
                     "decision_number": f"{100 + i}/QĐ-UBND",
-                    "decided_on": "2019-08-29",
+                    "decided_on": today_vn(),
                     "signer": "Nguyễn Văn A",
                 },
                 headers=h(platform, "chairman_office"),
@@ -265,7 +275,7 @@ async def test_quota_of_8_refuses_the_9th_decision_and_reporting_counts(
         # police decide commendations, not certificates of merit
         wrong_role = await c.post(
             f"/v1/nominations/{nominations[8]}/decision",
-            json={"decision_number": "1/QĐ-CAT", "decided_on": "2019-08-29", "signer": "B"},
+            json={"decision_number": "1/QĐ-CAT", "decided_on": today_vn(), "signer": "B"},
             headers=h(platform, "police"),
         )
     assert [r.status_code for r in decided] == [201] * 8 + [409]
@@ -300,8 +310,8 @@ async def test_a_closed_window_refuses_nominations_unless_the_round_is_entered_f
     platform: Platform, producer: AIOKafkaProducer
 ) -> None:
     """The 2014-2019 review's decisions were taken on paper in 2019: a round entered from those records takes
-    nominations although its window is long closed; an ordinary round with that window refuses them. No
-    decision of either may be dated after today."""
+    nominations dated inside its window (the paper's day), never today's; an ordinary round with that window
+    refuses them. No decision of either may be dated after today."""
     unit = await passing_unit(producer)
     current = await open_round(platform, [("merit", "collective", 8)])
     await known_results(platform, current, unit, 3)
@@ -319,7 +329,9 @@ async def test_a_closed_window_refuses_nominations_unless_the_round_is_entered_f
     assert refused.status_code == 409
     assert refused.json()["code"] == "window_closed"
 
-    created = await nominate(platform, past, unit)
+    today = await nominate(platform, past, unit)  # dated today: not from the paper records
+    assert (today.status_code, today.json()["code"]) == (409, "window_closed")
+    created = await nominate(platform, past, unit, nominated_on="2019-07-02")
     assert created.status_code == 201, created.text
     assert (await submit(platform, created.json()["id"], unit)).status_code == 200
     await _to_council(platform, created.json()["id"])
@@ -384,7 +396,7 @@ async def test_council_member_does_not_vote_on_own_nomination(
     async with client(platform) as c:
         r = await c.post(
             f"/v1/nominations/{n}/decision",
-            json={"decision_number": "55/QĐ-CAT", "decided_on": "2019-08-29", "signer": "Trần Văn B"},
+            json={"decision_number": "55/QĐ-CAT", "decided_on": today_vn(), "signer": "Trần Văn B"},
             headers=h(platform, "police"),
         )
     assert r.status_code == 201, r.text

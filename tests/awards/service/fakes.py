@@ -15,6 +15,7 @@ from awards.nominations.domain import (
     AssessmentFact,
     Award,
     Facts,
+    GuardFact,
     Nomination,
     Nominee,
     Quota,
@@ -74,6 +75,11 @@ class FakeNominationRepository(FakeRepository):
             assessments=list(known.assessments), violations=list(known.violations), guard=known.guard,
             completed_attendances=list(known.completed_attendances), same_form=same,
         )  # fmt: skip
+
+    async def guard(self, guard_id: uuid.UUID) -> GuardFact | None:
+        return next(
+            (f.guard for f in self.records.values() if f.guard and f.guard.guard_id == guard_id), None
+        )
 
     async def guard_name(self, guard_id: uuid.UUID) -> str | None:
         return self.guard_names.get(guard_id)
@@ -209,12 +215,14 @@ class FakeNominationsUnitOfWork(FakeUnitOfWork, NominationsUnitOfWork):
         unit_id: uuid.UUID | None = None,
         proposer: str = "unit-officer",
         votes: dict[str, bool] | None = None,
+        nominated_on: date | None = None,
     ) -> Nomination:
         """A collective nomination of a passing unit, at `status`, with the council's `votes`."""
         n = Nomination(
             nomination_id=uuid.uuid4(), round_id=round_.id, form_code=form, recipient_kind="collective",
             unit_id=unit_id or self.passing_unit(), guard_id=None, person_name=None,
             achievements="Có thành tích xuất sắc", proposer=proposer, status=status,
+            nominated_on=nominated_on,
         )  # fmt: skip
         self.nominations.nominations[n.nomination_id] = n  # type: ignore[attr-defined]
         if votes:

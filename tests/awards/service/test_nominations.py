@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from awards.nominations import service
-from awards.nominations.domain import Nominee, Quota, ViolationFact
+from awards.nominations.domain import Facts, GuardFact, Nominee, Quota, ViolationFact
 from awards.nominations.messages import TOPIC
 from awards.nominations.service import (
     CastVote,
@@ -153,18 +153,85 @@ async def test_creating_a_nomination_audits_it_and_publishes_nothing() -> None:
     ]  # fmt: skip
 
 
-async def test_nominations_are_taken_inside_the_window_unless_the_round_is_historical() -> None:
+async def test_nominations_are_taken_inside_the_window_a_historical_rounds_dated_inside_it() -> None:
+    """Issue 13: the historical 2014-2019 round took new nominations today. A historical round (paper
+    records) takes nominations dated inside its window only; a live round's are dated today."""
     uow = FakeNominationsUnitOfWork()
     closed = uow.round(opens=TODAY - timedelta(days=60))
-    historical = uow.round(historical=True)
+    historical = uow.round(historical=True)  # window 01-07-2019 .. 31-07-2019
+    live = uow.round()
     unit_id = uow.passing_unit()
-    with pytest.raises(Conflict) as refused:
-        await run(service.create_nomination, uow, create_cmd(closed.id, unit_id), who(ADMIN))
-    assert refused.value.code == "window_closed"
+    refusals = [
+        (closed.id, None, Conflict, "window_closed"),
+        (historical.id, None, Conflict, "window_closed"),  # today
+        (historical.id, date(2019, 6, 30), Conflict, "window_closed"),
+        (historical.id, TODAY + timedelta(days=1), InvalidArgument, "nomination_in_future"),
+        (live.id, date(2019, 7, 2), InvalidArgument, "nomination_date"),
+    ]
+    for round_id, day, kind, code in refusals:
+        cmd = replace(create_cmd(round_id, unit_id), nominated_on=day)
+        with pytest.raises(kind) as refused:
+            await run(service.create_nomination, uow, cmd, who(ADMIN))
+        assert refused.value.code == code, (round_id, day)
     assert uow.audits == []
-    n = await run(service.create_nomination, uow, create_cmd(historical.id, unit_id), who(ADMIN))
-    assert n.round_id == historical.id
-    assert uow.actions() == ["nomination.create"]
+    assert uow.nominations.nominations == {}  # type: ignore[attr-defined]
+    paper = replace(create_cmd(historical.id, unit_id), nominated_on=date(2019, 7, 2))
+    n = await run(service.create_nomination, uow, paper, who(ADMIN))
+    assert (n.round_id, n.nominated_on) == (historical.id, date(2019, 7, 2))
+    n = await run(service.create_nomination, uow, create_cmd(live.id, unit_id), who(ADMIN))
+    assert n.nominated_on == TODAY
+    assert uow.actions() == ["nomination.create", "nomination.create"]
+
+
+async def test_a_decision_is_not_dated_before_its_nomination_nor_before_a_live_rounds_window() -> None:
+    """Issue 13: a live round accepted a decision dated 2019 for a nomination made today."""
+    uow = FakeNominationsUnitOfWork()
+    live = uow.round()
+    n = uow.nomination(live, status="in_council", votes=MAJORITY, nominated_on=TODAY)
+    for day, code in (
+        (date(2019, 8, 29), "decision_before_nomination"),
+        (TODAY - timedelta(days=1), "decision_before_nomination"),
+    ):
+        with pytest.raises(InvalidArgument) as refused:
+            await run(
+                service.decide_nomination,
+                uow,
+                decide_cmd(n.nomination_id, decided_on=day),
+                who(CHAIRMAN_OFFICE),
+            )
+        assert refused.value.code == code
+        assert_nothing_written(uow)
+    undated = uow.nomination(live, status="in_council", votes=MAJORITY)  # a row from before the date was kept
+    with pytest.raises(InvalidArgument) as refused:
+        await run(
+            service.decide_nomination,
+            uow,
+            decide_cmd(undated.nomination_id, decided_on=date(2019, 8, 29)),
+            who(CHAIRMAN_OFFICE),
+        )
+    assert refused.value.code == "decision_outside_window"
+    assert_nothing_written(uow)
+    await run(
+        service.decide_nomination, uow, decide_cmd(n.nomination_id, decided_on=TODAY), who(CHAIRMAN_OFFICE)
+    )
+    # a historical round's decision follows its paper nomination, years back
+    old = uow.round(historical=True)
+    paper = uow.nomination(old, status="in_council", votes=MAJORITY, nominated_on=date(2019, 7, 2))
+    with pytest.raises(InvalidArgument) as refused:
+        await run(
+            service.decide_nomination,
+            uow,
+            decide_cmd(paper.nomination_id, decided_on=date(2019, 7, 1)),
+            who(CHAIRMAN_OFFICE),
+        )
+    assert refused.value.code == "decision_before_nomination"
+    award = await run(
+        service.decide_nomination,
+        uow,
+        decide_cmd(paper.nomination_id, decided_on=date(2019, 8, 26)),
+        who(CHAIRMAN_OFFICE),
+    )
+    assert award.decided_on == date(2019, 8, 26)
 
 
 async def test_the_same_form_twice_in_a_round_is_refused_and_writes_nothing() -> None:
@@ -341,9 +408,7 @@ MAJORITY = {COUNCIL[0]: True, COUNCIL[1]: True}
 
 
 def decide_cmd(nomination_id: uuid.UUID, **changes: Any) -> DecideNomination:
-    return replace(
-        DecideNomination(nomination_id, "1234/QĐ-UBND", date(2019, 8, 29), "Nguyễn Văn Bình"), **changes
-    )
+    return replace(DecideNomination(nomination_id, "1234/QĐ-UBND", TODAY, "Nguyễn Văn Bình"), **changes)
 
 
 @pytest.mark.parametrize(("form", "decider"), [("merit", CHAIRMAN_OFFICE), ("commendation", POLICE)])
@@ -513,3 +578,64 @@ async def test_no_command_carries_a_version() -> None:
     concurrent steps are serialised by the row locks the repository takes instead."""
     for cmd in (NominationStep, CastVote, DecideNomination, RejectNomination, RevokeAward):
         assert "version" not in cmd.__dataclass_fields__
+
+
+# --- who reads rounds and awards; another unit's guard ----------------------------------------------------
+
+
+@pytest.mark.parametrize("role", every_role())
+async def test_rounds_and_awards_are_read_by_the_province_wide_roles_and_unit_officers(role: str) -> None:
+    uow = FakeNominationsUnitOfWork()
+    r = uow.round()
+    award = uow.award(r)
+    principal = who(role)
+    if role in service.READERS:
+        assert (await run(service.get_round, uow, service.GetRound(r.id), principal)).id == r.id
+        assert [a.id for a in await run(service.list_awards, uow, service.ListAwards(r.id), principal)] == [
+            award.id
+        ]
+    else:  # camera_gateway: a machine identity reads no recipients nor councils
+        for handler, query in (
+            (service.get_round, service.GetRound(r.id)),
+            (service.list_awards, service.ListAwards(r.id)),
+        ):
+            with pytest.raises(PermissionDenied) as refused:
+                await run(handler, uow, query, principal)
+            assert refused.value.code == "role_required"
+
+
+def guard_of(uow: FakeNominationsUnitOfWork, unit_id: uuid.UUID) -> uuid.UUID:
+    """A registered guard of `unit_id` with a completed training (what the read models were told)."""
+    guard_id = uuid.uuid4()
+    facts = uow.nominations.records.setdefault(unit_id, Facts())  # type: ignore[attr-defined]
+    facts.guard = GuardFact(guard_id, unit_id, "Trần Thị Mai", True)
+    facts.completed_attendances = [uuid.uuid4()]
+    uow.nominations.guard_names[guard_id] = "Trần Thị Mai"  # type: ignore[attr-defined]
+    return guard_id
+
+
+async def test_a_unit_officer_does_not_nominate_nor_look_at_another_units_guard() -> None:
+    uow = FakeNominationsUnitOfWork()
+    r, own, other = uow.round(), uow.passing_unit(), uow.passing_unit()
+    stranger = guard_of(uow, other)
+    officer = who(UNIT_OFFICER, own)
+    nominee = Nominee("individual", own, stranger)
+    cmd = CreateNomination(r.id, "commendation", nominee, "Bắt giữ đối tượng trộm cắp")
+    with pytest.raises(PermissionDenied) as refused:
+        await run(service.create_nomination, uow, cmd, officer)
+    assert (refused.value.code, refused.value.resource_id) == ("other_unit", str(stranger))
+    assert_nothing_written(uow)
+    assert uow.nominations.nominations == {}  # type: ignore[attr-defined]
+    with pytest.raises(PermissionDenied):
+        await run(
+            service.check_eligibility, uow, service.CheckEligibility(r.id, "commendation", nominee), officer
+        )
+    # its own unit's guard: nominated, and its eligibility read
+    mine = guard_of(uow, own)
+    own_nominee = Nominee("individual", own, mine)
+    outcomes = await run(
+        service.check_eligibility, uow, service.CheckEligibility(r.id, "commendation", own_nominee), officer
+    )
+    assert "registered" in [o.rule for o in outcomes]
+    n = await run(service.create_nomination, uow, replace(cmd, nominee=own_nominee), officer)
+    assert n.person_name == "Trần Thị Mai"

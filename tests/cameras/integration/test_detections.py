@@ -432,3 +432,36 @@ async def test_the_camera_is_seen_through_its_detections(
         lambda: db.fetchval("SELECT last_seen_at FROM cameras WHERE code = $1", code), within=60
     )
     assert seen == datetime.fromisoformat(item["occurred_at"])
+
+
+async def test_items_postgresql_cannot_store_are_refused_by_index_over_http_and_the_good_ones_stored(
+    platform: Platform, http: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Issue 13: a NUL in attributes, a lone surrogate in camera_id or detection_id and a year-1 time each
+    failed the whole batch with 500; each is now refused by its index and the good items are stored."""
+    code = await new_camera(http, platform)
+    good = [detection(code, "traffic", 0.97), detection(code, "traffic", 0.95)]
+    body: list[Any] = [
+        good[0],
+        {**detection(code), "attributes": {"zone": "cổng\x00chính"}},
+        {**detection(code), "camera_id": "CAM-\ud800"},
+        {**detection(code), "detection_id": "\ud800"},
+        {**detection(code), "occurred_at": "0001-01-01T00:00:00+14:00"},
+        good[1],
+    ]
+    r = await http.post(
+        "/v1/detections:batch",
+        content=json.dumps(body).encode(),  # ASCII with \ud800 escaped, as a gateway may send it
+        headers={**platform.headers("camera_gateway"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert [(x["index"], x["reason"]) for x in answer["rejected"]] == [
+        (1, "bad_field"), (2, "bad_field"), (3, "bad_field"), (4, "bad_time"),
+    ]  # fmt: skip
+    assert (answer["accepted"], answer["stored"]) == (2, 2)
+    stored = await db.fetchval(
+        "SELECT count(*) FROM detections WHERE detection_id = ANY($1::uuid[])",
+        [uuid.UUID(g["detection_id"]) for g in good],
+    )
+    assert stored == 2

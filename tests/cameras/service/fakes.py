@@ -179,6 +179,9 @@ class FakeCameraRepository(FakeRepository):
     async def statuses(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CameraStatus]:
         return {i: self.cameras[i].status for i in ids if i in self.cameras}
 
+    async def registered_at(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        return {i: self.cameras[i].created_at for i in ids if i in self.cameras}
+
     async def lock_for_seen(
         self, *, ids: Sequence[uuid.UUID], ats: Sequence[datetime], resolution_seconds: float
     ) -> list[HealthRow]:

@@ -142,6 +142,35 @@ async def test_every_item_of_a_batch_has_its_outcome() -> None:
     assert [(a.action, a.actor) for a in uow.violations.log] == [("opened", "system")]  # type: ignore[attr-defined]
 
 
+async def test_items_the_database_cannot_store_are_refused_by_index_and_the_good_ones_stored() -> None:
+    """Issue 13: one bad detection (a NUL in attributes, a lone surrogate in camera_id, a year-1 time) failed
+    its whole HTTP batch with 500; each is now its own refusal and the rest of the batch is stored."""
+    uow = FakeDetectionsUnitOfWork(CAMERA)
+    good = [item(), item()]
+    items = [
+        good[0],
+        item(attributes={"zone": "cổng\x00chính"}),
+        item(attributes={"k\x00": 1}),
+        item(camera_id="CAM-\ud800"),
+        item(occurred_at="0001-01-01T00:00:00+14:00"),
+        item(occurred_at="1999-12-31T23:00:00+07:00"),
+        item(snapshot_url="https://vms/\x00"),
+        item(attributes={"a": float("nan")}),
+        good[1],
+    ]
+    result = await ingest(uow, batch(*items))
+    assert [(r.index, r.reason) for r in result.rejected] == [
+        (1, "bad_field"), (2, "bad_field"), (3, "bad_field"), (4, "bad_time"), (5, "bad_time"),
+        (6, "bad_field"), (7, "bad_field"),
+    ]  # fmt: skip
+    assert (result.accepted, result.stored) == (2, 2)
+    stored = uow.detections.stored  # type: ignore[attr-defined]
+    assert set(stored) == {uuid.UUID(g["detection_id"]) for g in good}
+    for r in result.rejected:  # every detail is storable and printable text
+        r.detail.encode("utf-8")
+        assert "\x00" not in r.detail
+
+
 async def test_a_detection_near_an_open_violation_joins_it() -> None:
     open_ = a_violation(
         CAMERA, last_seen_at=NOW - timedelta(minutes=5), first_seen_at=NOW - timedelta(minutes=6)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -387,6 +387,42 @@ async def test_each_refused_heartbeat_is_named_by_index_and_reason() -> None:
     ]  # fmt: skip
     assert uow.events == []  # online already: seen again, no transition
     assert uow.cameras.cameras[seen.id].last_seen_at == NOW  # type: ignore[attr-defined]
+
+
+async def test_a_heartbeat_dated_before_registration_or_too_long_ago_is_refused_and_changes_nothing() -> None:
+    """Issue 13: a first heartbeat dated years back made a camera online for those years (the 2026 report's
+    online hours jumped from 0 to 8.088)."""
+    camera = a_camera(code="CAM-00001")  # registered 30 days ago, never seen
+    uow = FakeNetworkUnitOfWork(camera)
+    registered = uow.cameras.cameras[camera.id].created_at  # type: ignore[attr-defined]
+    cmd = SendHeartbeats(
+        [
+            Heartbeat(camera.code, datetime(2025, 1, 1, tzinfo=UTC)),  # years ago
+            Heartbeat(str(camera.id), registered - timedelta(hours=2)),  # before registration, inside the age
+            Heartbeat(camera.code, NOW - timedelta(days=2)),  # after registration, older than the max age
+        ],
+        max_age=timedelta(days=40),
+    )
+    result = await run(service.send_heartbeats, uow, cmd, who(CAMERA_GATEWAY))
+    assert result.accepted == 1
+    assert [(r.index, r.reason) for r in result.rejected] == [(0, "too_old"), (1, "before_registration")]
+    result = await run(
+        service.send_heartbeats,
+        uow,
+        SendHeartbeats([Heartbeat(camera.code, NOW - timedelta(days=2))]),
+        who(CAMERA_GATEWAY),
+    )
+    assert [(r.index, r.reason) for r in result.rejected] == [(0, "too_old")]  # the default: a day
+
+
+async def test_a_refused_old_heartbeat_writes_nothing() -> None:
+    camera = a_camera(code="CAM-00001")
+    uow = FakeNetworkUnitOfWork(camera)
+    cmd = SendHeartbeats([Heartbeat(camera.code, datetime(2019, 8, 29, tzinfo=UTC))])
+    result = await run(service.send_heartbeats, uow, cmd, who(CAMERA_GATEWAY))
+    assert (result.accepted, [r.reason for r in result.rejected]) == (0, ["too_old"])
+    assert uow.events == []
+    assert not uow.cameras.cameras[camera.id].online  # type: ignore[attr-defined]
 
 
 async def test_silent_cameras_go_offline_each_with_one_event() -> None:

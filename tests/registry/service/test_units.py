@@ -265,3 +265,28 @@ async def test_an_import_with_a_bad_row_writes_nothing() -> None:
     assert [p.field for p in refused.value.fields] == ["line 3: Mã đơn vị"]
     assert (uow.audits, uow.events, uow.commits) == ([], [], 0)
     assert len(uow.units.units) == 1  # type: ignore[attr-defined]
+
+
+# --- batch get ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", every_role())
+async def test_batch_get_units_is_for_services_province_wide_readers_and_a_units_own_officer(
+    role: str,
+) -> None:
+    uow = FakeUnitsUnitOfWork()
+    unit = a_unit("THPT-CVA")
+    uow.units.put(unit)  # type: ignore[attr-defined]
+    principal = who(role, unit.id)
+    if role in service.READERS:
+        found, missing = await run(
+            service.batch_get_units, uow, service.BatchGetUnits([str(unit.id)]), principal
+        )
+        assert ([u.id for u in found], missing) == ([unit.id], [])
+    else:  # camera_gateway: a machine that sends detections reads no unit's head, phone or email
+        with pytest.raises(PermissionDenied) as refused:
+            await run(service.batch_get_units, uow, service.BatchGetUnits([str(unit.id)]), principal)
+        assert refused.value.code == "role_required"
+    if role == UNIT_OFFICER:
+        with pytest.raises(PermissionDenied):
+            await run(service.batch_get_units, uow, service.BatchGetUnits([str(unit.id)]), who(role))

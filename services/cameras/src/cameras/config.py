@@ -21,6 +21,9 @@ class CamerasSettings(ServiceSettings):
     # How often the health worker looks for silent cameras and refreshes the online/offline gauges
     # (0: a tenth of the offline threshold, between 1 and 30 seconds).
     camera_health_check_seconds: float = Field(default=0.0, ge=0)
+    # A heartbeat dated further back than this is refused (`too_old`), as one dated before its camera was
+    # registered is (`before_registration`): the past is bounded as the future is.
+    heartbeat_max_age_seconds: float = Field(default=86_400.0, gt=0)
     # --- end network ------------------------------------------------------------------------------------
 
     # --- detections (cameras.detections) ---------------------------------------------------------------

@@ -521,7 +521,12 @@ class Loader:
                 role="unit_officer",
                 unit_id=unit,
                 subject=officer,
-                json={"form_code": n.form_code, "nominee": nominee(n), "achievements": n.achievements},
+                json={
+                    "form_code": n.form_code,
+                    "nominee": nominee(n),
+                    "achievements": n.achievements,
+                    "nominated_on": r.window[0].isoformat(),  # the paper record's day, inside the window
+                },
                 what="nomination",
             )
             url = f"{base}/v1/nominations/{created['id']}"

@@ -37,7 +37,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
 from d07.platform import bounds, context
-from d07.platform.auth import Principal, TokenVerifier
+from d07.platform.auth import Principal, TokenVerifier, require_roles
 from d07.platform.errors import (
     AlreadyExists,
     Conflict,
@@ -212,6 +212,14 @@ async def _bad_input(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    # FastAPI decodes a JSON body before it resolves the route's dependencies: a body that is not JSON at all
+    # is refused here, so the route's role list (`allowed`) is checked here first, as for any other bad body.
+    roles = _route_roles(request)
+    if roles is not None and any(err.get("type") == "json_invalid" for err in exc.errors()):
+        try:
+            _check_roles(request, roles)
+        except DomainError as refused:
+            return await _domain_error(request, refused)
     fields = [
         FieldProblem(".".join(str(p) for p in err.get("loc", ())), str(err.get("msg", "")))
         for err in exc.errors()
@@ -261,7 +269,39 @@ def client_address(request: Request) -> str:
     return context.client_address.get() or (request.client.host if request.client else "")
 
 
-"""The parameter type of a route that needs the caller: `async def get(unit_id: str, caller: Caller)`."""
+def allowed(*roles: str) -> Any:
+    """A route dependency (`@api.post(..., dependencies=[allowed(*WRITERS)])`): a caller holding none of
+    `roles` gets 403 before its body is validated, instead of 422 for a body it may not send at all.
+
+    FastAPI resolves a route's dependencies before it reports the body's validation errors (fastapi/routing.py
+    `get_request_handler` → `solve_dependencies`, which runs the dependencies and collects body errors
+    without raising them); a body that is not JSON is refused before that, so `_validation_error` checks the
+    same list then. The list is the handler's own constant: the handler's check stays the authority."""
+    wanted = tuple(roles)
+
+    async def roles_first(caller: Caller) -> None:
+        require_roles(caller, *wanted)
+
+    roles_first.d07_roles = wanted  # type: ignore[attr-defined]
+    return Depends(roles_first)
+
+
+def _route_roles(request: Request) -> tuple[str, ...] | None:
+    route = request.scope.get("route")
+    for dependency in getattr(route, "dependencies", ()):
+        roles = getattr(getattr(dependency, "dependency", None), "d07_roles", None)
+        if roles is not None:
+            return tuple(roles)
+    return None
+
+
+def _check_roles(request: Request, roles: tuple[str, ...]) -> None:
+    verifier: TokenVerifier = request.app.state.verifier
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    principal = verifier.verify(token.strip() if scheme.lower() == "bearer" else "")
+    context.principal.set(principal)
+    require_roles(principal, *roles)
 
 
 # --- the request middleware ---------------------------------------------------------------------------

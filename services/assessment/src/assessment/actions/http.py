@@ -16,7 +16,7 @@ from assessment.actions.domain import (
     NewCorrectiveAction,
 )
 from assessment.config import AssessmentDeps
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 
 
@@ -57,6 +57,7 @@ def router(deps: AssessmentDeps) -> APIRouter:
         "/assessments/{assessment_id}/corrective-actions",
         status_code=status.HTTP_201_CREATED,
         response_model=ActionRead,
+        dependencies=[allowed(*service.CREATORS)],
     )
     async def create_action(assessment_id: str, body: ActionCreate, caller: Caller) -> ActionRead:
         new = NewCorrectiveAction(body.criterion_code, body.action, body.owner, body.due_on)
@@ -70,7 +71,11 @@ def router(deps: AssessmentDeps) -> APIRouter:
         query = ListCorrectiveActions(assessment_id, unit_id, status)
         return [ActionRead.model_validate(c) for c in await service.list_actions(uow(), query, caller)]
 
-    @api.post("/corrective-actions/{action_id}:close", response_model=ActionRead)
+    @api.post(
+        "/corrective-actions/{action_id}:close",
+        response_model=ActionRead,
+        dependencies=[allowed(*service.CLOSERS)],
+    )
     async def close_action(action_id: str, body: ActionClose, caller: Caller) -> ActionRead:
         closed = await service.close_action(uow(), CloseCorrectiveAction(action_id, body.note), caller)
         return ActionRead.model_validate(closed)

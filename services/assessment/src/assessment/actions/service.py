@@ -35,6 +35,11 @@ from d07.platform.uow import UnitOfWork
 READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
 
 
+# Who writes (the HTTP door repeats these lists in a route dependency: 403 before the body is validated).
+CREATORS = (POLICE, ADMIN)
+CLOSERS = (POLICE, ADMIN, UNIT_OFFICER)  # a unit officer its own unit's actions
+
+
 class ActionsUnitOfWork(UnitOfWork):
     corrective_actions: ActionRepository
     assessments: AssessmentRepository
@@ -47,7 +52,7 @@ class ActionsUnitOfWork(UnitOfWork):
 async def create_action(
     uow: ActionsUnitOfWork, cmd: CreateCorrectiveAction, principal: Principal
 ) -> CorrectiveAction:
-    require_roles(principal, POLICE, ADMIN)
+    require_roles(principal, *CREATORS)
     aid = parse_uuid(cmd.assessment_id, "assessment_id")
     async with uow:
         a = found(await uow.assessments.get(assessment_id=aid, for_update=True), aid)
@@ -73,7 +78,7 @@ async def close_action(
     uow: ActionsUnitOfWork, cmd: CloseCorrectiveAction, principal: Principal
 ) -> CorrectiveAction:
     """Police or admin close an action; so may the officer of the unit that carried it out."""
-    require_roles(principal, POLICE, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *CLOSERS)
     cid = parse_uuid(cmd.id)
     async with uow:
         action = await uow.corrective_actions.get(action_id=cid, for_update=True)

@@ -28,7 +28,7 @@ from assessment.rounds.domain import (
     Verdict,
     VerifyAssessment,
 )
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 
 
@@ -201,7 +201,12 @@ def router(deps: AssessmentDeps) -> APIRouter:
     def uow() -> service.RoundsUnitOfWork:
         return deps.uow(service.RoundsUnitOfWork)
 
-    @api.post("/rounds", status_code=status.HTTP_201_CREATED, response_model=RoundRead)
+    @api.post(
+        "/rounds",
+        status_code=status.HTTP_201_CREATED,
+        response_model=RoundRead,
+        dependencies=[allowed(*service.OPENERS)],
+    )
     async def open_round(body: RoundCreate, caller: Caller) -> RoundRead:
         """Opens the round of a year for every active in-scope unit (or one district's): one transaction."""
         return RoundRead.model_validate(await service.open_round(uow(), body.command(), caller))
@@ -245,27 +250,47 @@ def router(deps: AssessmentDeps) -> APIRouter:
         detail = await service.get_assessment(uow(), GetAssessment(assessment_id), caller)
         return AssessmentDetailRead.model_validate(detail)
 
-    @api.put("/assessments/{assessment_id}/answers", response_model=AssessmentRead)
+    @api.put(
+        "/assessments/{assessment_id}/answers",
+        response_model=AssessmentRead,
+        dependencies=[allowed(*service.RESPONDENTS)],
+    )
     async def save_answers(assessment_id: str, body: AnswersIn, caller: Caller) -> AssessmentRead:
         cmd = SaveAnswers(assessment_id, body.answers_given())
         return AssessmentRead.model_validate(await service.save_answers(uow(), cmd, caller))
 
-    @api.post("/assessments/{assessment_id}:submit", response_model=AssessmentRead)
+    @api.post(
+        "/assessments/{assessment_id}:submit",
+        response_model=AssessmentRead,
+        dependencies=[allowed(*service.RESPONDENTS)],
+    )
     async def submit(assessment_id: str, body: AnswersIn, caller: Caller) -> AssessmentRead:
         cmd = SubmitAssessment(assessment_id, body.answers_given())
         return AssessmentRead.model_validate(await service.submit(uow(), cmd, caller))
 
-    @api.post("/assessments/{assessment_id}:verify", response_model=AssessmentRead)
+    @api.post(
+        "/assessments/{assessment_id}:verify",
+        response_model=AssessmentRead,
+        dependencies=[allowed(*service.VERIFIERS)],
+    )
     async def verify(assessment_id: str, body: VerdictsIn, caller: Caller) -> AssessmentRead:
         cmd = VerifyAssessment(assessment_id, body.verdicts_given())
         return AssessmentRead.model_validate(await service.verify(uow(), cmd, caller))
 
-    @api.post("/assessments/{assessment_id}:finalise", response_model=AssessmentRead)
+    @api.post(
+        "/assessments/{assessment_id}:finalise",
+        response_model=AssessmentRead,
+        dependencies=[allowed(*service.VERIFIERS)],
+    )
     async def finalise(assessment_id: str, caller: Caller) -> AssessmentRead:
         finalised = await service.finalise(uow(), FinaliseAssessment(assessment_id), caller)
         return AssessmentRead.model_validate(finalised)
 
-    @api.post("/assessments/{assessment_id}:revise", response_model=AssessmentRead)
+    @api.post(
+        "/assessments/{assessment_id}:revise",
+        response_model=AssessmentRead,
+        dependencies=[allowed(*service.REVISERS)],
+    )
     async def revise(assessment_id: str, body: RevisionIn, caller: Caller) -> AssessmentRead:
         cmd = ReviseAssessment(assessment_id, body.reason, body.verdicts_given())
         return AssessmentRead.model_validate(await service.revise(uow(), cmd, caller))

@@ -82,6 +82,14 @@ READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
 FINALISED_REASON = "Hoàn tất đánh giá"
 
 
+# Who calls what (the HTTP door repeats these lists in a route dependency, so a forbidden caller gets 403
+# before its body is validated; the handlers' checks stay the authority).
+OPENERS = (ADMIN,)
+RESPONDENTS = (UNIT_OFFICER,)  # its own unit's assessment
+VERIFIERS = (POLICE,)
+REVISERS = (POLICE, ADMIN)
+
+
 class RoundsUnitOfWork(UnitOfWork):
     rounds: RoundRepository
     assessments: AssessmentRepository
@@ -197,7 +205,7 @@ async def _publish(uow: RoundsUnitOfWork, a: Assessment, message: Message) -> No
 
 async def open_round(uow: RoundsUnitOfWork, cmd: OpenRound, principal: Principal) -> Round:
     """One call, one transaction: the round, an assessment per unit in scope, one event per unit."""
-    require_roles(principal, ADMIN)
+    require_roles(principal, *OPENERS)
     cmd = validate_round(cmd)
     async with uow:
         if await uow.rounds.exists(year=cmd.year, district_code=cmd.district_code):
@@ -318,7 +326,7 @@ async def get_assessment(
 
 
 async def save_answers(uow: RoundsUnitOfWork, cmd: SaveAnswers, principal: Principal) -> Assessment:
-    require_roles(principal, UNIT_OFFICER)
+    require_roles(principal, *RESPONDENTS)
     aid = parse_uuid(cmd.assessment_id)
     async with uow:
         a = await _assessment(uow, aid, for_update=True)
@@ -338,7 +346,7 @@ async def save_answers(uow: RoundsUnitOfWork, cmd: SaveAnswers, principal: Princ
 
 async def submit(uow: RoundsUnitOfWork, cmd: SubmitAssessment, principal: Principal) -> Assessment:
     """The unit's self-assessment goes to the police, with the derived prefill as it stands now."""
-    require_roles(principal, UNIT_OFFICER)
+    require_roles(principal, *RESPONDENTS)
     aid = parse_uuid(cmd.assessment_id)
     async with uow:
         a = await _assessment(uow, aid, for_update=True)
@@ -369,7 +377,7 @@ async def submit(uow: RoundsUnitOfWork, cmd: SubmitAssessment, principal: Princi
 
 async def verify(uow: RoundsUnitOfWork, cmd: VerifyAssessment, principal: Principal) -> Assessment:
     """Verdicts on some or all criteria; the assessment counts as verified once every criterion has one."""
-    require_roles(principal, POLICE)
+    require_roles(principal, *VERIFIERS)
     aid = parse_uuid(cmd.assessment_id)
     async with uow:
         a = await _assessment(uow, aid, for_update=True)
@@ -400,7 +408,7 @@ async def verify(uow: RoundsUnitOfWork, cmd: VerifyAssessment, principal: Princi
 
 async def finalise(uow: RoundsUnitOfWork, cmd: FinaliseAssessment, principal: Principal) -> Assessment:
     """PASSED or FAILED by the set's pass rule over the verdicts; revision 1; immutable from here on."""
-    require_roles(principal, POLICE)
+    require_roles(principal, *VERIFIERS)
     aid = parse_uuid(cmd.assessment_id)
     async with uow:
         a = await _assessment(uow, aid, for_update=True)
@@ -434,7 +442,7 @@ async def finalise(uow: RoundsUnitOfWork, cmd: FinaliseAssessment, principal: Pr
 async def revise(uow: RoundsUnitOfWork, cmd: ReviseAssessment, principal: Principal) -> Assessment:
     """A correction of a finalised result: the corrected verdicts, judged again, become the next revision;
     the earlier revisions stay in the history, and the open review flags are answered by it."""
-    require_roles(principal, POLICE, ADMIN)
+    require_roles(principal, *REVISERS)
     aid = parse_uuid(cmd.assessment_id)
     why = " ".join(cmd.reason.split())
     if not why or len(why) > 2000:

@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 
 from d07.platform.auth import CHAIRMAN_OFFICE, POLICE
-from d07.platform.errors import Conflict, FieldProblem, InvalidArgument
+from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, PermissionDenied
 
 COLLECTIVE = "collective"
 INDIVIDUAL = "individual"
@@ -82,7 +82,7 @@ class Round:
     historical: bool = False
 
     def takes_nominations_on(self, day: date) -> bool:
-        return self.historical or self.nominations_open <= day <= self.nominations_close
+        return self.nominations_open <= day <= self.nominations_close
 
     def years(self) -> range:
         return range(self.period_start.year, self.period_end.year + 1)
@@ -92,6 +92,57 @@ class Round:
             if q.form_code == form_code and q.recipient_kind == recipient_kind:
                 return q.quota
         return None
+
+
+def nomination_day(round_: Round, nominated_on: date | None, today: date) -> date:
+    """The day a new nomination is dated: a live round's nominations are made today, inside its window; a
+    historical round (paper records) takes nominations dated inside its window only, never today's."""
+    if nominated_on is not None and nominated_on > today:
+        raise InvalidArgument(
+            "a nomination cannot be dated in the future", code="nomination_in_future",
+            fields=[FieldProblem("nominated_on", f"on or before {today.isoformat()}")],
+        )  # fmt: skip
+    if not round_.historical and nominated_on not in (None, today):
+        raise InvalidArgument(
+            "a live round's nominations are dated the day they are made", code="nomination_date",
+            fields=[FieldProblem("nominated_on", f"{today.isoformat()} or unset")],
+        )  # fmt: skip
+    day = nominated_on or today
+    if not round_.takes_nominations_on(day):
+        window = f"{round_.nominations_open.isoformat()} .. {round_.nominations_close.isoformat()}"
+        raise Conflict(
+            "a historical round takes nominations dated inside its window only"
+            if round_.historical
+            else "the nomination window is closed",
+            code="window_closed", resource_type="award_round", resource_id=str(round_.id),
+            fields=[FieldProblem("nominated_on", window)],
+        )  # fmt: skip
+    return day
+
+
+def ensure_decision_day_not_ahead(decided_on: date, today: date) -> None:
+    """A decision is dated on or before today (checked before anything is read)."""
+    if decided_on > today:
+        raise InvalidArgument(
+            "a decision cannot be dated in the future", code="decision_in_future",
+            fields=[FieldProblem("decided_on", f"on or before {today.isoformat()}")],
+        )  # fmt: skip
+
+
+def ensure_decision_day(round_: Round, nominated_on: date | None, decided_on: date, today: date) -> None:
+    """A decision is dated on or before today, never before its nomination, and for a live round never
+    before the round's nominations opened (a historical round's decisions follow its paper nominations)."""
+    ensure_decision_day_not_ahead(decided_on, today)
+    if nominated_on is not None and decided_on < nominated_on:
+        raise InvalidArgument(
+            "a decision cannot be dated before its nomination", code="decision_before_nomination",
+            fields=[FieldProblem("decided_on", f"on or after {nominated_on.isoformat()}")],
+        )  # fmt: skip
+    if not round_.historical and decided_on < round_.nominations_open:
+        raise InvalidArgument(
+            "a decision cannot be dated before its round took nominations", code="decision_outside_window",
+            fields=[FieldProblem("decided_on", f"on or after {round_.nominations_open.isoformat()}")],
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -139,6 +190,7 @@ class Nomination:
     version: int = 1
     votes_for: int = 0
     votes_against: int = 0
+    nominated_on: date | None = None
 
     @property
     def nominee(self) -> Nominee:
@@ -184,6 +236,16 @@ class GuardFact:
     unit_id: uuid.UUID
     full_name: str
     active: bool
+
+
+def ensure_guard_of_unit(nominee: Nominee, guard: GuardFact | None) -> None:
+    """The guard named belongs to the nominee's unit (as far as the registry's events have told): else the
+    caller reaches another unit's guard through its own unit."""
+    if guard is not None and guard.unit_id != nominee.unit_id:
+        raise PermissionDenied(
+            "a unit officer reaches only its own unit's guards", code="other_unit", resource_type="guard",
+            resource_id=str(nominee.guard_id),
+        )  # fmt: skip
 
 
 @dataclass

@@ -10,7 +10,7 @@ from awards.nominations import messages as m
 from awards.nominations import service
 from awards.nominations.service import NominationsUnitOfWork
 from d07.awards.v1 import awards_pb2 as pb
-from d07.platform.convert import parse_uuid
+from d07.platform.convert import date_from_pb, parse_uuid
 from d07.platform.grpc import current_principal
 
 Ctx = grpc.aio.ServicerContext
@@ -54,6 +54,7 @@ class NominationsRpc:
             form_code=request.form_code,
             nominee=m.nominee_of(request.nominee),
             achievements=request.achievements,
+            nominated_on=date_from_pb(request.nominated_on, "nominated_on"),
         )
         n = await service.create_nomination(self._uow(), cmd, current_principal())
         return pb.CreateNominationResponse(nomination=m.nomination_pb(n))

@@ -14,7 +14,7 @@ from awards.config import AwardsDeps
 from awards.nominations import service
 from awards.nominations.domain import Nominee, Quota
 from awards.nominations.service import NominationsUnitOfWork
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 
 
@@ -53,6 +53,8 @@ class NominationBody(BaseModel):
     form_code: str
     nominee: NomineeBody
     achievements: str
+    # Unset: today. A historical round's nomination carries the paper record's day, inside its window.
+    nominated_on: date | None = None
 
 
 class EligibilityBody(BaseModel):
@@ -175,7 +177,7 @@ def router(deps: AwardsDeps) -> APIRouter:
     def uow() -> NominationsUnitOfWork:
         return deps.uow(NominationsUnitOfWork)
 
-    @api.post("/award-rounds", status_code=201)
+    @api.post("/award-rounds", status_code=201, dependencies=[allowed(*service.ROUND_OPENERS)])
     async def open_round(body: RoundBody, caller: Caller) -> RoundRead:
         cmd = service.OpenRound(
             title=body.title,
@@ -205,9 +207,13 @@ def router(deps: AwardsDeps) -> APIRouter:
             eligible=all(o.passed for o in rules), rules=[RuleOutcomeRead.model_validate(o) for o in rules]
         )
 
-    @api.post("/award-rounds/{round_id}/nominations", status_code=201)
+    @api.post(
+        "/award-rounds/{round_id}/nominations", status_code=201, dependencies=[allowed(*service.PROPOSERS)]
+    )
     async def create_nomination(round_id: uuid.UUID, body: NominationBody, caller: Caller) -> NominationRead:
-        cmd = service.CreateNomination(round_id, body.form_code, body.nominee.nominee(), body.achievements)
+        cmd = service.CreateNomination(
+            round_id, body.form_code, body.nominee.nominee(), body.achievements, body.nominated_on
+        )
         return NominationRead.model_validate(await service.create_nomination(uow(), cmd, caller))
 
     @api.get("/award-rounds/{round_id}/nominations")
@@ -227,17 +233,17 @@ def router(deps: AwardsDeps) -> APIRouter:
         n = await service.get_nomination(uow(), service.GetNomination(nomination_id), caller)
         return NominationRead.model_validate(n)
 
-    @api.post("/nominations/{nomination_id}/submit")
+    @api.post("/nominations/{nomination_id}/submit", dependencies=[allowed(*service.PROPOSERS)])
     async def submit(nomination_id: uuid.UUID, caller: Caller) -> NominationRead:
         n = await service.submit_nomination(uow(), service.NominationStep(nomination_id), caller)
         return NominationRead.model_validate(n)
 
-    @api.post("/nominations/{nomination_id}/screen")
+    @api.post("/nominations/{nomination_id}/screen", dependencies=[allowed(*service.SECRETARIAT)])
     async def screen(nomination_id: uuid.UUID, caller: Caller) -> NominationRead:
         n = await service.screen_nomination(uow(), service.NominationStep(nomination_id), caller)
         return NominationRead.model_validate(n)
 
-    @api.post("/nominations/{nomination_id}/council")
+    @api.post("/nominations/{nomination_id}/council", dependencies=[allowed(*service.SECRETARIAT)])
     async def to_council(nomination_id: uuid.UUID, caller: Caller) -> NominationRead:
         n = await service.send_to_council(uow(), service.NominationStep(nomination_id), caller)
         return NominationRead.model_validate(n)
@@ -247,17 +253,19 @@ def router(deps: AwardsDeps) -> APIRouter:
         n = await service.cast_vote(uow(), service.CastVote(nomination_id, body.approve), caller)
         return NominationRead.model_validate(n)
 
-    @api.post("/nominations/{nomination_id}/decision", status_code=201)
+    @api.post(
+        "/nominations/{nomination_id}/decision", status_code=201, dependencies=[allowed(*service.DECIDERS)]
+    )
     async def decide(nomination_id: uuid.UUID, body: DecisionBody, caller: Caller) -> AwardRead:
         cmd = service.DecideNomination(nomination_id, body.decision_number, body.decided_on, body.signer)
         return AwardRead.model_validate(await service.decide_nomination(uow(), cmd, caller))
 
-    @api.post("/nominations/{nomination_id}/rejection")
+    @api.post("/nominations/{nomination_id}/rejection", dependencies=[allowed(*service.REJECTERS)])
     async def reject(nomination_id: uuid.UUID, body: ReasonBody, caller: Caller) -> NominationRead:
         cmd = service.RejectNomination(nomination_id, body.reason)
         return NominationRead.model_validate(await service.reject_nomination(uow(), cmd, caller))
 
-    @api.post("/awards/{award_id}/revocation")
+    @api.post("/awards/{award_id}/revocation", dependencies=[allowed(*service.DECIDERS)])
     async def revoke(award_id: uuid.UUID, body: ReasonBody, caller: Caller) -> AwardRead:
         cmd = service.RevokeAward(award_id, body.reason)
         return AwardRead.model_validate(await service.revoke_award(uow(), cmd, caller))

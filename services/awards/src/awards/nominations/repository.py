@@ -120,6 +120,11 @@ class NominationRepository:
         f.same_form = [f"nomination:{r['nomination_id']}" for r in rows]
         return f
 
+    async def guard(self, guard_id: uuid.UUID) -> GuardFact | None:
+        """What the registry's events told of a guard (its unit), or None."""
+        g = await self.conn.fetchrow("SELECT * FROM rm_guards WHERE guard_id = $1", guard_id)
+        return None if g is None else from_row(GuardFact, g)
+
     async def guard_name(self, guard_id: uuid.UUID) -> str | None:
         name = await self.conn.fetchval("SELECT full_name FROM rm_guards WHERE guard_id = $1", guard_id)
         return None if name is None else str(name)
@@ -130,10 +135,13 @@ class NominationRepository:
             async with self.conn.transaction():
                 await self.conn.execute(
                     """INSERT INTO nominations (nomination_id, round_id, form_code, recipient_kind, unit_id,
-                           guard_id, person_name, person_key, achievements, proposer, eligibility)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)""",
+                           guard_id, person_name, person_key, achievements, proposer, eligibility,
+                           nominated_on)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb,
+                               coalesce($12::date, (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date))""",
                     n.nomination_id, n.round_id, n.form_code, n.recipient_kind, n.unit_id, n.guard_id,
                     n.person_name, n.nominee.key(), n.achievements, n.proposer, _outcomes_json(n.eligibility),
+                    n.nominated_on,
                 )  # fmt: skip
         except asyncpg.UniqueViolationError:
             return False

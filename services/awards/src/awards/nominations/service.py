@@ -40,6 +40,15 @@ from d07.platform.db import Conn
 from d07.platform.errors import Conflict, FieldProblem, InvalidArgument, NotFound, PermissionDenied
 from d07.platform.uow import UnitOfWork
 
+# Who calls what (the HTTP doors repeat these lists in a route dependency, so a forbidden caller gets 403
+# before its body is validated; the handlers' checks stay the authority).
+READERS = (*sorted(PROVINCE_WIDE_READERS), UNIT_OFFICER)  # rounds and decided awards; never camera_gateway
+ROUND_OPENERS = (ADMIN,)
+PROPOSERS = (ADMIN, UNIT_OFFICER)  # a unit officer for its own unit and its own guards
+SECRETARIAT = (ADMIN,)  # screening, sending to the council
+DECIDERS = domain.DECIDING_ROLES  # each form names one of them
+REJECTERS = (ADMIN, *domain.DECIDING_ROLES)
+
 
 class NominationsUnitOfWork(UnitOfWork):
     rounds: RoundRepository
@@ -89,6 +98,8 @@ class CreateNomination:
     form_code: str
     nominee: Nominee
     achievements: str
+    # None: today. A historical round's nominations carry the paper record's day, inside its window.
+    nominated_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,7 @@ def _valid_round(cmd: OpenRound) -> Round:
 
 
 async def open_round(uow: NominationsUnitOfWork, cmd: OpenRound, principal: Principal) -> Round:
-    require_roles(principal, ADMIN)
+    require_roles(principal, *ROUND_OPENERS)
     round_ = _valid_round(cmd)
     async with uow:
         for q in cmd.quotas:
@@ -208,6 +219,7 @@ async def _round(rounds: RoundRepository, round_id: uuid.UUID) -> Round:
 
 
 async def get_round(uow: NominationsUnitOfWork, query: GetRound, principal: Principal) -> Round:
+    require_roles(principal, *READERS)
     async with uow:
         return await _round(uow.rounds, query.round_id)
 
@@ -233,8 +245,18 @@ async def check_eligibility(
     ensure_unit_access(principal, str(query.nominee.unit_id))
     domain.validate_nominee(query.nominee)
     async with uow:
+        await _ensure_guard_reachable(uow.nominations, query.nominee, principal)
         round_ = await _round(uow.rounds, query.round_id)
         return await _evaluate(uow.nominations, round_, query.form_code, query.nominee)
+
+
+async def _ensure_guard_reachable(
+    nominations: NominationRepository, nominee: Nominee, principal: Principal
+) -> None:
+    """A unit officer names only its own unit's guards: naming another unit's guard under its own unit would
+    store that guard's name and show its training."""
+    if nominee.guard_id is not None and principal.is_unit_officer_only:
+        domain.ensure_guard_of_unit(nominee, await nominations.guard(nominee.guard_id))
 
 
 # --- nominations --------------------------------------------------------------------------------------------
@@ -268,19 +290,16 @@ def _audit_of(n: Nomination, was: Nomination | None = None, **details: Any) -> d
 async def create_nomination(
     uow: NominationsUnitOfWork, cmd: CreateNomination, principal: Principal
 ) -> Nomination:
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *PROPOSERS)
     ensure_unit_access(principal, str(cmd.nominee.unit_id), write=True)
     domain.validate_nominee(cmd.nominee)
     achievements = _required(cmd.achievements, "achievements")
     nominee = cmd.nominee
     nomination_id = uuid.uuid4()
     async with uow:
+        await _ensure_guard_reachable(uow.nominations, nominee, principal)
         round_ = await _round(uow.rounds, cmd.round_id)
-        if not round_.takes_nominations_on(uow.today()):
-            raise Conflict(
-                "the nomination window is closed", code="window_closed", resource_type="award_round",
-                resource_id=str(cmd.round_id),
-            )  # fmt: skip
+        nominated_on = domain.nomination_day(round_, cmd.nominated_on, uow.today())
         if await uow.forms.get(cmd.form_code) is None:
             raise InvalidArgument(
                 "unknown award form", code="unknown_form", fields=[FieldProblem("form_code", cmd.form_code)]
@@ -295,7 +314,7 @@ async def create_nomination(
             nomination_id=nomination_id, round_id=cmd.round_id, form_code=cmd.form_code,
             recipient_kind=nominee.recipient_kind, unit_id=nominee.unit_id, guard_id=nominee.guard_id,
             person_name=nominee.person_name, achievements=achievements, proposer=principal.subject,
-            status="draft", eligibility=tuple(outcomes),
+            status="draft", eligibility=tuple(outcomes), nominated_on=nominated_on,
         )  # fmt: skip
         if not await uow.nominations.insert(draft):
             raise Conflict(
@@ -313,7 +332,7 @@ async def submit_nomination(
 ) -> Nomination:
     """Draft -> submitted, only when every rule holds now (else FAILED_PRECONDITION naming the rules and
     their records)."""
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *PROPOSERS)
     nomination_id = cmd.nomination_id
     async with uow:
         n = await _nomination(uow.nominations, nomination_id, lock=True)
@@ -343,7 +362,7 @@ async def _advance(
 ) -> Nomination:
     """Screening steps of the secretariat: the rules are evaluated again, and a nomination that no longer
     meets them cannot move on (it is rejected with its reason, or reviewed after the records change)."""
-    require_roles(principal, ADMIN)
+    require_roles(principal, *SECRETARIAT)
     async with uow:
         n = await _nomination(uow.nominations, nomination_id, lock=True)
         domain.ensure_status(nomination_id, n.status, frm)
@@ -421,16 +440,11 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
     """In council with a majority in favour -> decided: an award row (the certificates' source) and
     AwardDecided. The quota is counted under a lock of its row, so two deciders cannot both take the last
     place."""
-    require_roles(principal, *domain.DECIDING_ROLES)
+    require_roles(principal, *DECIDERS)
     decision_number = _required(cmd.decision_number, "decision_number")
     signer = _required(cmd.signer, "signer")
     today = uow.today()
-    if cmd.decided_on > today:
-        raise InvalidArgument(
-            "a decision cannot be dated in the future",
-            code="decision_in_future",
-            fields=[FieldProblem("decided_on", f"on or before {today.isoformat()}")],
-        )
+    domain.ensure_decision_day_not_ahead(cmd.decided_on, today)
     nomination_id = cmd.nomination_id
     async with uow:
         n = await _nomination(uow.nominations, nomination_id, lock=True)
@@ -442,6 +456,7 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
                 resource_type="nomination", resource_id=str(nomination_id),
             )  # fmt: skip
         round_ = await _round(uow.rounds, n.round_id)
+        domain.ensure_decision_day(round_, n.nominated_on, cmd.decided_on, today)
         if domain.majority(n.votes_for, n.votes_against, len(_voters(round_, n.proposer))) is not True:
             raise Conflict(
                 "the council has no majority in favour", code="no_council_majority",
@@ -478,7 +493,7 @@ async def decide_nomination(uow: NominationsUnitOfWork, cmd: DecideNomination, p
 async def reject_nomination(
     uow: NominationsUnitOfWork, cmd: RejectNomination, principal: Principal
 ) -> Nomination:
-    require_roles(principal, ADMIN, *domain.DECIDING_ROLES)
+    require_roles(principal, *REJECTERS)
     reason = _required(cmd.reason, "reason")
     nomination_id = cmd.nomination_id
     async with uow:
@@ -504,7 +519,7 @@ async def _award(awards: AwardRepository, award_id: uuid.UUID, *, lock: bool = F
 async def revoke_award(uow: NominationsUnitOfWork, cmd: RevokeAward, principal: Principal) -> Award:
     """A decided award -> revoked: it leaves the quota and the counts (AwardRevoked), and its certificate
     verifies as revoked."""
-    require_roles(principal, *domain.DECIDING_ROLES)
+    require_roles(principal, *DECIDERS)
     reason = _required(cmd.reason, "reason")
     award_id = cmd.award_id
     async with uow:
@@ -549,7 +564,9 @@ async def list_nominations(
 
 
 async def list_awards(uow: NominationsUnitOfWork, query: ListAwards, principal: Principal) -> list[Award]:
-    # Decided awards are public acts (decision numbers, recipients): every authenticated caller may read them.
+    # Decided awards are public acts (decision numbers, recipients), read by the province-wide roles and every
+    # unit officer; not by a machine identity such as camera_gateway.
+    require_roles(principal, *READERS)
     async with uow:
         return await uow.awards.of_round(query.round_id)
 

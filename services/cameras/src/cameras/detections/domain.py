@@ -143,7 +143,14 @@ def validate(
     now: datetime,
     max_skew: timedelta,
 ) -> Detection:
-    """The checks every door shares once the fields have their types."""
+    """The checks every door shares once the fields have their types. Each refusal is this item's only: text
+    PostgreSQL cannot store (a NUL, a lone surrogate) and a time outside the calendar are refused here, so
+    they never fail the statement that stores the batch's good items."""
+    for name, text in (("detection_id", detection_id), ("camera_id", camera_code), ("kind", kind),
+                       ("snapshot_url", snapshot_url)):  # fmt: skip
+        _storable(text, name)
+    if attributes is not None:
+        _storable_value(attributes, "attributes", depth=0)
     try:
         did = uuid.UUID(detection_id)
     except ValueError:
@@ -160,7 +167,43 @@ def validate(
             FUTURE_TIME,
             f"occurred_at {occurred_at.isoformat()} is more than {max_skew.total_seconds():g} s ahead of now",
         )
-    return Detection(did, code, occurred_at.astimezone(UTC), kind, confidence, snapshot_url, attributes)
+    try:
+        at = occurred_at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise Rejected(BAD_TIME, f"occurred_at {occurred_at.isoformat()} is outside the calendar") from None
+    if at.year < MIN_YEAR:
+        raise Rejected(BAD_TIME, f"occurred_at {occurred_at.isoformat()} is before {MIN_YEAR}")
+    return Detection(did, code, at, kind, confidence, snapshot_url, attributes)
+
+
+MIN_YEAR = 2000  # no camera of the network recorded anything before
+MAX_ATTRIBUTE_DEPTH = 16
+
+
+def _storable(text: str, name: str) -> None:
+    if "\x00" in text:
+        raise Rejected(BAD_FIELD, f"{name} holds a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Rejected(BAD_FIELD, f"{name} is not valid Unicode (a lone surrogate)") from None
+
+
+def _storable_value(value: Any, name: str, *, depth: int) -> None:
+    """Every key and string of a free-form JSON value (attributes) storable as jsonb."""
+    if depth > MAX_ATTRIBUTE_DEPTH:
+        raise Rejected(BAD_FIELD, f"{name} is nested deeper than {MAX_ATTRIBUTE_DEPTH}")
+    if isinstance(value, str):
+        _storable(value, name)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _storable(str(key), f"{name} key")
+            _storable_value(inner, f"{name}.{str(key)[:32]}", depth=depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            _storable_value(inner, name, depth=depth + 1)
+    elif isinstance(value, float) and value != value:  # NaN: not JSON
+        raise Rejected(BAD_FIELD, f"{name} holds NaN")
 
 
 def check_camera(code: str, camera: CameraRef | None) -> CameraRef:

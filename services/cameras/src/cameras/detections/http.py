@@ -11,7 +11,7 @@ from pydantic import Field
 from cameras.detections import service
 from cameras.detections.domain import Detection, IngestDetections, parse_object
 from cameras.detections.service import DetectionsDeps, DetectionsUnitOfWork
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 
 DOOR = "http"
@@ -41,8 +41,16 @@ class IngestRead(ReadModel):
 
 
 def _detection_id(item: Any) -> str:
+    """The item's detection id as echoed in a refusal: only text that can be answered (no NUL, no lone
+    surrogate, not a page of it)."""
     value = item.get("detection_id") if isinstance(item, dict) else None
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str) or "\x00" in value:
+        return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return value[:64]
 
 
 def _parse(item: Any, now: datetime, max_skew: timedelta) -> Detection:
@@ -53,7 +61,7 @@ def router(deps: DetectionsDeps) -> APIRouter:
     rules = service.rules_of(deps.settings)
     api = APIRouter(prefix="/v1", tags=["detections"])
 
-    @api.post("/detections:batch", response_model=IngestRead)
+    @api.post("/detections:batch", response_model=IngestRead, dependencies=[allowed(*service.SENDERS)])
     async def ingest_batch(
         caller: Caller,
         items: list[Any] = Body(..., examples=[[EXAMPLE]]),  # noqa: B008 - FastAPI's way to declare a body

@@ -493,11 +493,33 @@ class Heartbeat:
     at: datetime | None = None  # None: now
 
 
+# A heartbeat dated further back than this is refused (D07_HEARTBEAT_MAX_AGE_SECONDS sets the doors' value).
+HEARTBEAT_MAX_AGE = timedelta(days=1)
+# A heartbeat dated further ahead than this is refused; a smaller lead (a gateway's clock) counts as now.
+HEARTBEAT_MAX_LEAD = timedelta(minutes=5)
+
+
 @dataclass(frozen=True)
 class SendHeartbeats:
     heartbeats: Sequence[Heartbeat]
     # The index of the first heartbeat in the caller's stream (refusals are named by index).
     first_index: int = 0
+    max_age: timedelta = HEARTBEAT_MAX_AGE
+
+
+def heartbeat_time_problem(at: datetime, *, now: datetime, max_age: timedelta) -> str | None:
+    """Why a heartbeat's time is refused before its camera is known (None: it is not): the past is bounded as
+    the future is, so a first heartbeat dated years ago cannot make a camera online for those years."""
+    if at - now > HEARTBEAT_MAX_LEAD:
+        return "future_time"
+    if now - at > max_age:
+        return "too_old"
+    return None
+
+
+def heartbeat_before_registration(at: datetime, registered_at: datetime) -> bool:
+    """A camera does not live before it was registered (a minute of clock skew allowed)."""
+    return at < registered_at - timedelta(minutes=1)
 
 
 @dataclass(frozen=True)

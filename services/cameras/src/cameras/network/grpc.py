@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import grpc
 
@@ -47,6 +47,7 @@ def _plan_input(
 class CamerasServicer(pb_grpc.CamerasServiceServicer):
     def __init__(self, deps: NetworkDeps) -> None:
         self.deps = deps
+        self._heartbeat_max_age = timedelta(seconds=deps.settings.heartbeat_max_age_seconds)
 
     def _uow(self) -> NetworkUnitOfWork:
         return self.deps.uow(NetworkUnitOfWork)
@@ -174,7 +175,9 @@ class CamerasServicer(pb_grpc.CamerasServiceServicer):
                 for h in message.heartbeats
             ]
             result = await cameras.send_heartbeats(
-                self._uow(), SendHeartbeats(batch, first_index=index), principal
+                self._uow(),
+                SendHeartbeats(batch, first_index=index, max_age=self._heartbeat_max_age),
+                principal,
             )
             accepted += result.accepted
             rejected += result.rejected

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
@@ -27,7 +27,7 @@ from cameras.network.domain import (
 )
 from cameras.network.service import NetworkDeps, NetworkUnitOfWork
 from d07.platform.convert import parse_uuid
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 
 StatusName = Literal["planned", "installed", "decommissioned"]
@@ -185,7 +185,12 @@ def router(deps: NetworkDeps) -> APIRouter:
     def uow() -> NetworkUnitOfWork:
         return deps.uow(NetworkUnitOfWork)
 
-    @api.post("/cameras", status_code=status.HTTP_201_CREATED, response_model=CameraRead)
+    @api.post(
+        "/cameras",
+        status_code=status.HTTP_201_CREATED,
+        response_model=CameraRead,
+        dependencies=[allowed(*cameras.MANAGERS)],
+    )
     async def create_camera(body: CameraCreate, caller: Caller) -> CameraRead:
         cmd = CreateCamera(**body.model_dump())
         return CameraRead.model_validate(await cameras.create_camera(uow(), cmd, caller, registry=registry))
@@ -217,12 +222,14 @@ def router(deps: NetworkDeps) -> APIRouter:
     async def get_camera(camera_id: str, caller: Caller) -> CameraRead:
         return CameraRead.model_validate(await cameras.get_camera(uow(), GetCamera(camera_id), caller))
 
-    @api.put("/cameras/{camera_id}", response_model=CameraRead)
+    @api.put("/cameras/{camera_id}", response_model=CameraRead, dependencies=[allowed(*cameras.MANAGERS)])
     async def update_camera(camera_id: str, body: CameraUpdate, caller: Caller) -> CameraRead:
         cmd = UpdateCamera(camera_id=parse_uuid(camera_id), **body.model_dump())
         return CameraRead.model_validate(await cameras.update_camera(uow(), cmd, caller, registry=registry))
 
-    @api.post("/cameras/{camera_id}/status", response_model=CameraRead)
+    @api.post(
+        "/cameras/{camera_id}/status", response_model=CameraRead, dependencies=[allowed(*cameras.MANAGERS)]
+    )
     async def change_status(camera_id: str, body: StatusChange, caller: Caller) -> CameraRead:
         cmd = ChangeStatus(camera_id=parse_uuid(camera_id), **body.model_dump())
         return CameraRead.model_validate(await cameras.change_camera_status(uow(), cmd, caller))
@@ -241,17 +248,29 @@ def router(deps: NetworkDeps) -> APIRouter:
             total_online_seconds=sum(days.values()),
         )
 
-    @api.post("/heartbeats", response_model=HeartbeatResult)
+    @api.post(
+        "/heartbeats", response_model=HeartbeatResult, dependencies=[allowed(*cameras.HEARTBEAT_SENDERS)]
+    )
     async def send_heartbeats(body: HeartbeatBatch, caller: Caller) -> HeartbeatResult:
-        cmd = SendHeartbeats([Heartbeat(h.camera_id, h.at) for h in body.heartbeats])
+        cmd = SendHeartbeats(
+            [Heartbeat(h.camera_id, h.at) for h in body.heartbeats],
+            max_age=timedelta(seconds=deps.settings.heartbeat_max_age_seconds),
+        )
         return HeartbeatResult.model_validate(await cameras.send_heartbeats(uow(), cmd, caller))
 
-    @api.post("/installation-plans", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
+    @api.post(
+        "/installation-plans",
+        status_code=status.HTTP_201_CREATED,
+        response_model=PlanRead,
+        dependencies=[allowed(*cameras.MANAGERS)],
+    )
     async def create_plan(body: PlanWrite, caller: Caller) -> PlanRead:
         plan = await cameras.create_plan(uow(), CreatePlan(body.command()), caller, registry=registry)
         return PlanRead.model_validate(plan)
 
-    @api.put("/installation-plans/{plan_id}", response_model=PlanRead)
+    @api.put(
+        "/installation-plans/{plan_id}", response_model=PlanRead, dependencies=[allowed(*cameras.MANAGERS)]
+    )
     async def update_plan(plan_id: str, body: PlanUpdate, caller: Caller) -> PlanRead:
         cmd = UpdatePlan(plan_id, body.version, body.command())
         return PlanRead.model_validate(await cameras.update_plan(uow(), cmd, caller, registry=registry))

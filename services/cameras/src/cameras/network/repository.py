@@ -159,6 +159,13 @@ class CameraRepository:
         rows = await self.conn.fetch("SELECT id, status FROM cameras WHERE id = ANY($1::uuid[])", list(ids))
         return {r["id"]: CameraStatus(r["status"]) for r in rows}
 
+    async def registered_at(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        """When each camera was registered (no heartbeat is dated before it)."""
+        rows = await self.conn.fetch(
+            "SELECT id, created_at FROM cameras WHERE id = ANY($1::uuid[])", list(ids)
+        )
+        return {r["id"]: r["created_at"] for r in rows}
+
     async def lock_for_seen(
         self, *, ids: Sequence[uuid.UUID], ats: Sequence[datetime], resolution_seconds: float
     ) -> list[HealthRow]:

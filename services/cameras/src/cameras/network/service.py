@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 
 from prometheus_client import Counter
@@ -48,6 +48,8 @@ from cameras.network.domain import (
     clamp_seen_time,
     day_bounds,
     day_range,
+    heartbeat_before_registration,
+    heartbeat_time_problem,
     online_seconds_per_day,
     progress,
     seen_effect,
@@ -91,8 +93,6 @@ MANAGERS = permissions.CAMERA_MANAGERS
 PROVINCE_READERS = permissions.CAMERA_PROVINCE_READERS
 READERS = permissions.CAMERA_READERS
 HEARTBEAT_SENDERS = permissions.HEARTBEAT_SENDERS
-# A heartbeat dated further ahead than this is refused; a smaller lead (a gateway's clock) counts as now.
-HEARTBEAT_MAX_LEAD = timedelta(minutes=5)
 UUID_TEXT = re.compile(r"^[0-9a-fA-F-]{32,36}$")
 # An online camera's last-seen time is rewritten at most once per this many seconds of newer signs: a camera
 # sending many detections a second costs one row update a second, not one per batch. It bounds the error of
@@ -450,8 +450,9 @@ async def send_heartbeats(
         at = beat.at or now
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
-        if at - now > HEARTBEAT_MAX_LEAD:
-            rejected.append(RejectedHeartbeat(n, "future_time", ref))
+        problem = heartbeat_time_problem(at, now=now, max_age=cmd.max_age)
+        if problem is not None:
+            rejected.append(RejectedHeartbeat(n, problem, ref))
         elif ref.upper().startswith("CAM-"):
             parsed.append((n, ref.upper(), None, at))
         elif UUID_TEXT.match(ref):
@@ -462,12 +463,17 @@ async def send_heartbeats(
     async with uow:
         by_code = await uow.cameras.ids_by_code([code for _, code, cid, _ in parsed if cid is None])
         by_id = await uow.cameras.statuses([cid for _, _, cid, _ in parsed if cid is not None])
+        registered = await uow.cameras.registered_at(
+            [*(v[0] for v in by_code.values()), *(cid for cid in by_id)]
+        )
         for n, ref, cid, at in parsed:
             found = by_code.get(ref) if cid is None else ((cid, by_id[cid]) if cid in by_id else None)
             if found is None:
                 rejected.append(RejectedHeartbeat(n, "unknown_camera", ref))
             elif found[1] == CameraStatus.DECOMMISSIONED:
                 rejected.append(RejectedHeartbeat(n, "decommissioned", ref))
+            elif heartbeat_before_registration(at, registered[found[0]]):
+                rejected.append(RejectedHeartbeat(n, "before_registration", ref))
             else:
                 seen_at[found[0]] = max(at, seen_at.get(found[0], at))
         await mark_seen(uow, seen_at)

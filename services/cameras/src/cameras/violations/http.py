@@ -29,7 +29,7 @@ from cameras.violations.domain import (
     StartHandling,
 )
 from cameras.violations.service import ViolationsDeps, ViolationsUnitOfWork
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 
 MAX_WAIT_SECONDS = 25.0
@@ -202,33 +202,60 @@ def router(deps: ViolationsDeps) -> APIRouter:
             comments=[CommentRead.model_validate(a) for a in log if a.action == "commented"],
         )
 
-    @api.post("/violations/{violation_id}/acknowledge", response_model=ViolationRead)
+    @api.post(
+        "/violations/{violation_id}/acknowledge",
+        response_model=ViolationRead,
+        dependencies=[allowed(*service.ROLES[Acknowledge])],
+    )
     async def acknowledge(violation_id: str, body: AcknowledgeIn, caller: Caller) -> ViolationRead:
         return await handle(violation_id, body.version, Acknowledge(note=body.note), caller)
 
-    @api.post("/violations/{violation_id}/hand-over", response_model=ViolationRead)
+    @api.post(
+        "/violations/{violation_id}/hand-over",
+        response_model=ViolationRead,
+        dependencies=[allowed(*service.ROLES[HandOver])],
+    )
     async def hand_over(violation_id: str, body: HandOverIn, caller: Caller) -> ViolationRead:
         return await handle(violation_id, body.version, HandOver(to=body.to, note=body.note), caller)
 
-    @api.post("/violations/{violation_id}/assign", response_model=ViolationRead)
+    @api.post(
+        "/violations/{violation_id}/assign",
+        response_model=ViolationRead,
+        dependencies=[allowed(*service.ROLES[Assign])],
+    )
     async def assign(violation_id: str, body: AssignIn, caller: Caller) -> ViolationRead:
         cmd = Assign(assignee=body.assignee, team=body.team, note=body.note)
         return await handle(violation_id, body.version, cmd, caller)
 
-    @api.post("/violations/{violation_id}/start", response_model=ViolationRead)
+    @api.post(
+        "/violations/{violation_id}/start",
+        response_model=ViolationRead,
+        dependencies=[allowed(*service.ROLES[StartHandling])],
+    )
     async def start(violation_id: str, body: StartIn, caller: Caller) -> ViolationRead:
         return await handle(violation_id, body.version, StartHandling(note=body.note), caller)
 
-    @api.post("/violations/{violation_id}/resolve", response_model=ViolationRead)
+    @api.post(
+        "/violations/{violation_id}/resolve",
+        response_model=ViolationRead,
+        dependencies=[allowed(*service.ROLES[Resolve])],
+    )
     async def resolve(violation_id: str, body: ResolveIn, caller: Caller) -> ViolationRead:
         return await handle(violation_id, body.version, Resolve(outcome=body.outcome), caller)
 
-    @api.post("/violations/{violation_id}/dismiss", response_model=ViolationRead)
+    @api.post(
+        "/violations/{violation_id}/dismiss",
+        response_model=ViolationRead,
+        dependencies=[allowed(*service.ROLES[Dismiss])],
+    )
     async def dismiss(violation_id: str, body: DismissIn, caller: Caller) -> ViolationRead:
         return await handle(violation_id, body.version, Dismiss(reason=body.reason), caller)
 
     @api.post(
-        "/violations/{violation_id}/comments", status_code=status.HTTP_201_CREATED, response_model=CommentRead
+        "/violations/{violation_id}/comments",
+        status_code=status.HTTP_201_CREATED,
+        response_model=CommentRead,
+        dependencies=[allowed(*service.COMMENTERS)],
     )
     async def add_comment(violation_id: str, body: CommentIn, caller: Caller) -> CommentRead:
         entry = await service.comment(uow(), CommentOnViolation(violation_id, body.text), caller)

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 from registry.config import RegistryDeps
 from registry.directives import service
@@ -150,7 +150,12 @@ def router(deps: RegistryDeps) -> APIRouter:
         kinds = await service.list_kinds(uow(), service.ListDocumentKinds(), caller)
         return [DocumentKindRead(code=k.code, label=k.label) for k in kinds]
 
-    @api.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentRead)
+    @api.post(
+        "/documents",
+        status_code=status.HTTP_201_CREATED,
+        response_model=DocumentRead,
+        dependencies=[allowed(*service.ISSUERS)],
+    )
     async def issue_document(body: DocumentCreate, caller: Caller) -> DocumentRead:
         document = await service.issue_document(uow(), IssueDocument(**body.model_dump()), caller)
         return DocumentRead.model_validate(document)
@@ -182,13 +187,19 @@ def router(deps: RegistryDeps) -> APIRouter:
             await service.get_document(uow(), service.GetDocument(document_id), caller)
         )
 
-    @api.patch("/documents/{document_id}", response_model=DocumentRead)
+    @api.patch(
+        "/documents/{document_id}", response_model=DocumentRead, dependencies=[allowed(*service.ISSUERS)]
+    )
     async def update_document(document_id: str, body: DocumentUpdate, caller: Caller) -> DocumentRead:
         changes = body.model_dump(exclude_unset=True, exclude={"version"})
         cmd = UpdateDocument(document_id=document_id, version=body.version, **changes)
         return DocumentRead.model_validate(await service.update_document(uow(), cmd, caller))
 
-    @api.post("/documents/{document_id}/distributions", response_model=DistributionRead)
+    @api.post(
+        "/documents/{document_id}/distributions",
+        response_model=DistributionRead,
+        dependencies=[allowed(*service.ISSUERS)],
+    )
     async def distribute_document(
         document_id: str, body: DistributionCreate, caller: Caller
     ) -> DistributionRead:
@@ -232,7 +243,11 @@ def router(deps: RegistryDeps) -> APIRouter:
             await service.get_receipt(uow(), service.GetReceipt(document_id, unit_id), caller)
         )
 
-    @api.post("/documents/{document_id}/receipts/{unit_id}/acknowledgement", response_model=ReceiptRead)
+    @api.post(
+        "/documents/{document_id}/receipts/{unit_id}/acknowledgement",
+        response_model=ReceiptRead,
+        dependencies=[allowed(*service.ACKNOWLEDGERS)],
+    )
     async def acknowledge_document(
         document_id: str, unit_id: str, body: ReceiptAcknowledge, caller: Caller
     ) -> ReceiptRead:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Query, UploadFile, status
 from pydantic import BaseModel, Field
 
 from d07.platform.errors import InvalidArgument
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 from registry.config import RegistryDeps
 from registry.forces import service
@@ -127,14 +127,23 @@ def router(deps: RegistryDeps) -> APIRouter:
             await service.get_force(uow(), service.GetForce(unit_id), caller)
         )
 
-    @api.put("/units/{unit_id}/security-force", response_model=SecurityForceRead)
+    @api.put(
+        "/units/{unit_id}/security-force",
+        response_model=SecurityForceRead,
+        dependencies=[allowed(*service.WRITERS)],
+    )
     async def update_force(unit_id: str, body: SecurityForceUpdate, caller: Caller) -> SecurityForceRead:
         force = await service.update_force(
             uow(), service.UpdateForce(unit_id, body.version, body.details()), caller
         )
         return SecurityForceRead.model_validate(force)
 
-    @api.post("/guards", status_code=status.HTTP_201_CREATED, response_model=GuardRead)
+    @api.post(
+        "/guards",
+        status_code=status.HTTP_201_CREATED,
+        response_model=GuardRead,
+        dependencies=[allowed(*service.WRITERS)],
+    )
     async def register_guard(body: GuardCreate, caller: Caller) -> GuardRead:
         guard = await service.register_guard(
             uow(), service.RegisterGuard(body.unit_id, body.details()), caller
@@ -165,7 +174,12 @@ def router(deps: RegistryDeps) -> APIRouter:
         found, missing = await service.batch_get_guards(uow(), service.BatchGetGuards(body.ids), caller)
         return GuardBatch(guards=[GuardRead.model_validate(g) for g in found], missing_ids=missing)
 
-    @api.post("/guards:import", status_code=status.HTTP_201_CREATED, response_model=GuardImportResult)
+    @api.post(
+        "/guards:import",
+        status_code=status.HTTP_201_CREATED,
+        response_model=GuardImportResult,
+        dependencies=[allowed(*service.WRITERS)],
+    )
     async def import_guards(file: Annotated[UploadFile, File()], caller: Caller) -> GuardImportResult:
         """A multipart upload of an .xlsx or .csv file (headers Mã đơn vị, Họ và tên, Năm sinh, Chức vụ,
         Số điện thoại, Ngày vào làm): all rows are imported, or none and every problem is named."""
@@ -183,14 +197,14 @@ def router(deps: RegistryDeps) -> APIRouter:
     async def get_guard(guard_id: str, caller: Caller) -> GuardRead:
         return GuardRead.model_validate(await service.get_guard(uow(), service.GetGuard(guard_id), caller))
 
-    @api.put("/guards/{guard_id}", response_model=GuardRead)
+    @api.put("/guards/{guard_id}", response_model=GuardRead, dependencies=[allowed(*service.WRITERS)])
     async def update_guard(guard_id: str, body: GuardUpdate, caller: Caller) -> GuardRead:
         guard = await service.update_guard(
             uow(), service.UpdateGuard(guard_id, body.version, body.details()), caller
         )
         return GuardRead.model_validate(guard)
 
-    @api.post("/guards/{guard_id}:leave", response_model=GuardRead)
+    @api.post("/guards/{guard_id}:leave", response_model=GuardRead, dependencies=[allowed(*service.WRITERS)])
     async def mark_guard_left(guard_id: str, body: GuardLeave, caller: Caller) -> GuardRead:
         guard = await service.mark_guard_left(
             uow(), service.MarkGuardLeft(guard_id, body.version, body.left_on), caller

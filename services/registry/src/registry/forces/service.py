@@ -342,7 +342,7 @@ async def import_guards(uow: ForcesUnitOfWork, cmd: ImportGuards, principal: Pri
     require_roles(principal, *WRITERS)
     allowed_unit = None if ADMIN in principal.roles else parse_uuid(principal.unit_id or "", "unit_id")
     filename = cmd.filename
-    rows = tabular.read_table(filename, cmd.content, GUARD_HEADERS, required=GUARD_REQUIRED)
+    rows = await tabular.read_upload(filename, cmd.content, GUARD_HEADERS, required=GUARD_REQUIRED)
     if not rows:
         raise InvalidArgument("the file has no guards", code="no_rows")
     codes = sorted({r.values.get("unit_code", "").strip().upper() for r in rows})

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 from registry.config import RegistryDeps
 from registry.models import service
@@ -177,7 +177,12 @@ def router(deps: RegistryDeps) -> APIRouter:
             {**asdict(counts), "from_date": from_date, "to_date": to_date, "district_code": district_code}
         )
 
-    @api.post("/models", status_code=status.HTTP_201_CREATED, response_model=ModelRead)
+    @api.post(
+        "/models",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ModelRead,
+        dependencies=[allowed(*service.WRITERS)],
+    )
     async def create_model(body: ModelCreate, caller: Caller) -> ModelRead:
         return ModelRead.model_validate(await service.create_model(uow(), body.command(), caller))
 
@@ -212,14 +217,14 @@ def router(deps: RegistryDeps) -> APIRouter:
             {**ModelRead.model_validate(model).model_dump(), "history": history}
         )
 
-    @api.put("/models/{model_id}", response_model=ModelRead)
+    @api.put("/models/{model_id}", response_model=ModelRead, dependencies=[allowed(*service.WRITERS)])
     async def update_model(model_id: str, body: ModelUpdate, caller: Caller) -> ModelRead:
         model = await service.update_model(
             uow(), service.UpdateModel(model_id, body.version, body.command()), caller
         )
         return ModelRead.model_validate(model)
 
-    @api.post("/models/{model_id}/status", response_model=ModelRead)
+    @api.post("/models/{model_id}/status", response_model=ModelRead, dependencies=[allowed(*service.WRITERS)])
     async def change_model_status(model_id: str, body: ModelStatusUpdate, caller: Caller) -> ModelRead:
         model = await service.change_status(
             uow(),

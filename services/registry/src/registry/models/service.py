@@ -58,6 +58,10 @@ MODELS_TOPIC = "d07.registry.models.v1"
 READERS = (*PROVINCE_WIDE_READERS, UNIT_OFFICER)
 
 
+# Who writes (the HTTP door repeats this list in a route dependency: 403 before the body is validated).
+WRITERS = (ADMIN, UNIT_OFFICER)  # a unit officer its own unit's models
+
+
 class ModelsUnitOfWork(UnitOfWork):
     models: ModelRepository
 
@@ -118,7 +122,7 @@ def _ensure_read(principal: Principal, model: Model) -> None:
 
 def _ensure_write(principal: Principal, host: Host, model_id: uuid.UUID | None = None) -> None:
     """Admin writes every model; a unit officer only a model hosted by its own unit."""
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *WRITERS)
     if principal.has_any(ADMIN):
         return
     if isinstance(host, CommunityHost):
@@ -222,7 +226,7 @@ async def list_kinds(uow: ModelsUnitOfWork, query: ListModelKinds, principal: Pr
 
 
 async def create_model(uow: ModelsUnitOfWork, cmd: ModelInput, principal: Principal) -> Model:
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *WRITERS)
     _ensure_write_named(principal, cmd.host)
     async with uow:
         draft, district = await _draft(uow, cmd)
@@ -255,7 +259,7 @@ async def get_model(
 
 async def update_model(uow: ModelsUnitOfWork, cmd: UpdateModel, principal: Principal) -> Model:
     """Replace the editable fields; the model as it is and as it will be must both be the caller's."""
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *WRITERS)
     uid = parse_uuid(cmd.model_id, "id", what="model id")
     _ensure_write_named(principal, cmd.input.host, uid)
     async with uow:
@@ -276,7 +280,7 @@ async def update_model(uow: ModelsUnitOfWork, cmd: UpdateModel, principal: Princ
 
 
 async def change_status(uow: ModelsUnitOfWork, cmd: ChangeModelStatus, principal: Principal) -> Model:
-    require_roles(principal, ADMIN, UNIT_OFFICER)
+    require_roles(principal, *WRITERS)
     uid = parse_uuid(cmd.model_id, "id", what="model id")
     status, changed_on = cmd.status, cmd.changed_on
     if status not in {s.value for s in ModelStatus}:

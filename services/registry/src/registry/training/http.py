@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from d07.platform.convert import parse_uuid
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 from registry.config import RegistryDeps
 from registry.training import service as training
@@ -141,7 +141,12 @@ def router(deps: RegistryDeps) -> APIRouter:
 
     api = APIRouter(prefix="/v1/training", tags=["training"])
 
-    @api.post("/classes", status_code=status.HTTP_201_CREATED, response_model=ClassRead)
+    @api.post(
+        "/classes",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ClassRead,
+        dependencies=[allowed(*training.ORGANISERS)],
+    )
     async def schedule_class(body: ClassCreate, caller: Caller) -> ClassRead:
         cls = await training.schedule_class(uow(), ScheduleClass(**body.model_dump()), caller)
         return ClassRead.model_validate(cls)
@@ -170,12 +175,14 @@ def router(deps: RegistryDeps) -> APIRouter:
     async def get_class(class_id: str, caller: Caller) -> ClassRead:
         return ClassRead.model_validate(await training.get_class(uow(), training.GetClass(class_id), caller))
 
-    @api.patch("/classes/{class_id}", response_model=ClassRead)
+    @api.patch("/classes/{class_id}", response_model=ClassRead, dependencies=[allowed(*training.ORGANISERS)])
     async def update_class(class_id: str, body: ClassUpdate, caller: Caller) -> ClassRead:
         cmd = UpdateClass(class_id=parse_uuid(class_id, "class_id"), **body.model_dump())
         return ClassRead.model_validate(await training.update_class(uow(), cmd, caller))
 
-    @api.post("/classes/{class_id}/cancel", response_model=ClassRead)
+    @api.post(
+        "/classes/{class_id}/cancel", response_model=ClassRead, dependencies=[allowed(*training.ORGANISERS)]
+    )
     async def cancel_class(class_id: str, body: ClassCancel, caller: Caller) -> ClassRead:
         cls = await training.cancel_class(
             uow(), training.CancelClass(class_id, body.version, body.reason), caller
@@ -198,7 +205,11 @@ def router(deps: RegistryDeps) -> APIRouter:
         atts = await training.enrol_guards(uow(), training.EnrolGuards(class_id, body.guard_ids), caller)
         return AttendanceBatchRead(items=[AttendanceRead.model_validate(a) for a in atts])
 
-    @api.put("/classes/{class_id}/attendances/{guard_id}/completion", response_model=AttendanceRead)
+    @api.put(
+        "/classes/{class_id}/attendances/{guard_id}/completion",
+        response_model=AttendanceRead,
+        dependencies=[allowed(*training.ORGANISERS)],
+    )
     async def record_completion(
         class_id: str, guard_id: str, body: AttendanceCompletion, caller: Caller
     ) -> AttendanceRead:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from d07.platform.convert import parse_uuid, parse_uuids
 from d07.platform.errors import FieldProblem, InvalidArgument
-from d07.platform.http import Caller
+from d07.platform.http import Caller, allowed
 from d07.platform.readmodel import ReadModel
 from registry.config import RegistryDeps
 from registry.units import service as units
@@ -240,7 +240,12 @@ def router(deps: RegistryDeps) -> APIRouter:
 
     api = APIRouter(prefix="/v1", tags=["units"])
 
-    @api.post("/units", status_code=status.HTTP_201_CREATED, response_model=UnitRead)
+    @api.post(
+        "/units",
+        status_code=status.HTTP_201_CREATED,
+        response_model=UnitRead,
+        dependencies=[allowed(*units.CREATORS)],
+    )
     async def create_unit(body: UnitCreate, caller: Caller) -> UnitRead:
         unit = await units.create_unit(uow(), body.command(), caller)
         return UnitRead.model_validate(unit)
@@ -274,7 +279,7 @@ def router(deps: RegistryDeps) -> APIRouter:
     async def get_unit(unit_id: str, caller: Caller) -> UnitRead:
         return UnitRead.model_validate(await units.get_unit(uow(), units.GetUnit(unit_id), caller))
 
-    @api.patch("/units/{unit_id}", response_model=UnitRead)
+    @api.patch("/units/{unit_id}", response_model=UnitRead, dependencies=[allowed(*units.EDITORS)])
     async def update_unit(unit_id: str, body: UnitUpdate, caller: Caller) -> UnitRead:
         cmd = UpdateUnit(parse_uuid(unit_id, "id", what="unit id"), body.version, body.changes())
         return UnitRead.model_validate(await units.update_unit(uow(), cmd, caller))
@@ -284,7 +289,7 @@ def router(deps: RegistryDeps) -> APIRouter:
         changes = await units.list_status_changes(uow(), units.ListStatusChanges(unit_id), caller)
         return [UnitStatusChangeRead.model_validate(c) for c in changes]
 
-    @api.post("/units:merge", response_model=UnitStatusChangeResult)
+    @api.post("/units:merge", response_model=UnitStatusChangeResult, dependencies=[allowed(*units.CREATORS)])
     async def merge_units(body: UnitMerge, caller: Caller) -> UnitStatusChangeResult:
         cmd = ChangeStatus(
             kind=ChangeKind.MERGE,
@@ -296,7 +301,11 @@ def router(deps: RegistryDeps) -> APIRouter:
         )
         return _result(*await units.change_status(uow(), cmd, caller))
 
-    @api.post("/units/{unit_id}:split", response_model=UnitStatusChangeResult)
+    @api.post(
+        "/units/{unit_id}:split",
+        response_model=UnitStatusChangeResult,
+        dependencies=[allowed(*units.CREATORS)],
+    )
     async def split_unit(unit_id: str, body: UnitSplit, caller: Caller) -> UnitStatusChangeResult:
         cmd = ChangeStatus(
             kind=ChangeKind.SPLIT,
@@ -309,7 +318,11 @@ def router(deps: RegistryDeps) -> APIRouter:
         )
         return _result(*await units.change_status(uow(), cmd, caller))
 
-    @api.post("/units/{unit_id}:dissolve", response_model=UnitStatusChangeResult)
+    @api.post(
+        "/units/{unit_id}:dissolve",
+        response_model=UnitStatusChangeResult,
+        dependencies=[allowed(*units.CREATORS)],
+    )
     async def dissolve_unit(unit_id: str, body: UnitDissolve, caller: Caller) -> UnitStatusChangeResult:
         cmd = ChangeStatus(
             kind=ChangeKind.DISSOLVE,
@@ -322,7 +335,12 @@ def router(deps: RegistryDeps) -> APIRouter:
         )
         return _result(*await units.change_status(uow(), cmd, caller))
 
-    @api.post("/units:import", status_code=status.HTTP_201_CREATED, response_model=UnitImportRead)
+    @api.post(
+        "/units:import",
+        status_code=status.HTTP_201_CREATED,
+        response_model=UnitImportRead,
+        dependencies=[allowed(*units.CREATORS)],
+    )
     async def import_units(file: UploadFile, caller: Caller) -> UnitImportRead:
         """An .xlsx or .csv file with Vietnamese headers (Mã đơn vị, Tên đơn vị, Loại hình, Phân loại, Mã
         quận/huyện, Mã xã/phường, Địa chỉ, Cơ quan chủ quản, Thủ trưởng, Chức vụ, Số điện thoại, Email, Số

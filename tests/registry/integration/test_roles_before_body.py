@@ -1,0 +1,56 @@
+"""Roles before the body (issue 13, item 4): a role that may not call a write route (registry) gets 403 for
+a malformed body, not 422 (the route's `allowed(...)` dependency repeats the handler's role list and runs
+before FastAPI reports the body's errors; a body that is not JSON at all is checked in the 422 handler)."""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+import httpx
+import pytest
+
+from d07.registry.v1 import registry_pb2, registry_pb2_grpc
+from tests.support.services import Platform
+
+ROUTE = "/v1/units"
+FORBIDDEN = "auditor"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"title": 5, "code": []}', "application/json"),
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+    ],
+)
+async def test_a_forbidden_role_with_a_malformed_body_gets_403_and_an_allowed_one_422(
+    platform: Platform, content: bytes, content_type: str
+) -> None:
+    async with httpx.AsyncClient(base_url=platform["registry"].url, timeout=30) as http:
+        forbidden = await http.post(
+            ROUTE, content=content, headers={**platform.headers(FORBIDDEN), "Content-Type": content_type}
+        )
+        assert forbidden.status_code == 403, forbidden.text
+        assert forbidden.headers["content-type"] == "application/problem+json"
+        assert forbidden.json()["code"] == "role_required"
+        anonymous = await http.post(ROUTE, content=content, headers={"Content-Type": content_type})
+        assert anonymous.status_code == 401, anonymous.text
+        allowed = await http.post(
+            ROUTE, content=content, headers={**platform.headers("admin"), "Content-Type": content_type}
+        )
+        assert allowed.status_code == 422, allowed.text
+
+
+async def test_a_camera_gateway_may_not_batch_get_units_over_grpc(platform: Platform) -> None:
+    """Issue 13: BatchGetUnits had no role check, so camera_gateway collected units' heads, phones and
+    emails; it is for services, the province-wide readers and a unit's own officer."""
+    request = registry_pb2.BatchGetUnitsRequest(ids=[str(uuid.uuid4())])
+    async with grpc.aio.insecure_channel(platform["registry"].target) as channel:
+        stub = registry_pb2_grpc.RegistryServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.BatchGetUnits(request, metadata=platform.metadata("camera_gateway"), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        reply = await stub.BatchGetUnits(request, metadata=platform.metadata("service"), timeout=10)
+        assert list(reply.missing_ids) == list(request.ids)
