@@ -53,7 +53,16 @@ lint: setup ## ruff + mypy (strict for libs/platform) + the import contracts (.i
 /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core
 
-tools: .tools/bin/promtool .tools/bin/helm /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+# The review report's documents: LibreOffice headless turns the DOCX into its PDF (Debian's
+# libreoffice-writer-nogui), Liberation Serif is the Times New Roman-metric serif with every Vietnamese
+# diacritic that the DOCX names and the PDF embeds (fonts-liberation2, also the certificates' face), and
+# pdftotext / pdftoppm read the PDF back in the tests (poppler-utils).
+/usr/bin/soffice /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf /usr/bin/pdftotext &:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui \
+	  fonts-liberation2 poppler-utils
+
+tools: .tools/bin/promtool .tools/bin/helm /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/bin/soffice \
+  /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf /usr/bin/pdftotext
 
 test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
 	$(PY) -m pytest $(PYTEST_ARGS)
