@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from io import BytesIO
+
+from docx import Document as read_docx
+from docx.document import Document as DocxDocument
 
 from d07.platform.signing import signature
 from reporting.exports.domain import DocumentParams
@@ -59,3 +63,28 @@ def fixed_params(**overrides: object) -> DocumentParams:
     )  # fmt: skip
     fields.update(overrides)
     return DocumentParams(**fields)  # type: ignore[arg-type]
+
+
+def decree_page(d: DocxDocument) -> bool:
+    """A4 with the margins of Decree 30/2020/NĐ-CP, Appendix I (to a tenth of a millimetre: Word keeps
+    twentieths of a point)."""
+    s = d.sections[0]
+    mm = [round(x.mm, 1) for x in (s.page_width, s.page_height, s.top_margin, s.bottom_margin,
+                                   s.left_margin, s.right_margin)]  # fmt: skip
+    w, h, top, bottom, left, right = mm
+    return (
+        (w, h) == (210, 297)
+        and 20 <= top <= 25
+        and 20 <= bottom <= 25
+        and 30 <= left <= 35
+        and 15 <= right <= 20
+    )
+
+
+def text_of(body: bytes) -> str:
+    d = read_docx(BytesIO(body))
+    parts = [p.text for p in d.paragraphs]
+    for t in d.tables:
+        for row in t.rows:
+            parts += [c.text for c in row.cells]
+    return "\n".join(parts)
