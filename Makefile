@@ -49,19 +49,15 @@ lint: setup ## ruff + mypy (strict for libs/platform) + the import contracts (.i
 .tools/bin/helm:
 	bash tools/get-helm.sh
 
-# The certificates' font (DejaVu, with every Vietnamese diacritic): Debian's fonts-dejavu-core.
-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core
-
-# The review report's documents: LibreOffice headless turns the DOCX into its PDF (Debian's
-# libreoffice-writer-nogui), Liberation Serif is the Times New Roman-metric serif with every Vietnamese
-# diacritic that the DOCX names and the PDF embeds (fonts-liberation2, also the certificates' face), and
+# The review report's documents and the certificates: LibreOffice headless turns the DOCX into its PDF
+# (Debian's libreoffice-writer-nogui), Liberation Serif is the Times New Roman-metric serif with every
+# Vietnamese diacritic that the DOCX names and the PDFs embed (fonts-liberation2), and
 # pdftotext / pdftoppm read the PDF back in the tests (poppler-utils).
 /usr/bin/soffice /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf /usr/bin/pdftotext &:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui \
 	  fonts-liberation2 poppler-utils
 
-tools: .tools/bin/promtool .tools/bin/helm /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/bin/soffice \
+tools: .tools/bin/promtool .tools/bin/helm /usr/bin/soffice \
   /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf /usr/bin/pdftotext
 
 test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)

@@ -4,6 +4,7 @@ document without a code change)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from io import BytesIO
@@ -15,6 +16,7 @@ from openpyxl import load_workbook
 
 from d07.platform.errors import InvalidArgument
 from d07.platform.signing import signature
+from reporting.config import ReportingSettings
 from reporting.exports import docx
 from reporting.exports.domain import (
     COUNT_FIGURES,
@@ -223,3 +225,20 @@ def test_the_workbook_has_every_figure_and_a_sheet_of_records_per_count_figure(t
         assert ws.freeze_panes == "A2"
         assert ws.auto_filter.ref == f"A1:C{ws.max_row}"
         assert ws.column_dimensions["C"].width == 90
+
+
+def test_the_readmes_settings_table_is_the_settings() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "services/reporting/README.md").read_text()
+    row = r"^\| `D07_(REPORT_[A-Z_]+|SOFFICE|PDF_TIMEOUT_SECONDS)` \| (.*) \|$"
+    table = dict(re.findall(row, readme, re.M))
+    s = ReportingSettings()
+    own = ("soffice", "pdf_timeout_seconds")
+    names = {n.upper() for n in type(s).model_fields if n.startswith("report_") or n in own}
+    assert set(table) == names
+    for name, shown in table.items():
+        value = getattr(s, name.lower())
+        if isinstance(value, str) and value:
+            assert shown == value, name
+    assert table["REPORT_SIGNING_BODY"] == "(empty)"
+    assert all(r.rstrip(";.") in table["REPORT_RECIPIENTS"] for r in s.report_recipients)
+    assert table["PDF_TIMEOUT_SECONDS"] == f"{s.pdf_timeout_seconds:g}"
