@@ -13,7 +13,9 @@ from reporting.review.grpc import SERVICE_NAME, ReportingServicer
 __all__ = ["SERVICE_NAME", "ReportingService", "register"]
 
 
-class ReportingService(ReportingServicer, ExportsServicer):
+class ReportingService(ExportsServicer, ReportingServicer):
+    """Exports' part first: the generated base under review's part answers UNIMPLEMENTED for every method."""
+
     def __init__(self, deps: ReportingDeps) -> None:
         ReportingServicer.__init__(self, deps)
 
