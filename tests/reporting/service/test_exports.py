@@ -88,3 +88,12 @@ async def test_the_workbook_reads_the_figures_and_their_records_in_one_snapshot(
     assert uow.commits == 1  # one transaction: figures and records
     assert [c.value for c in wb[SHEETS["models.total"]]["C"]][1:] == ["Mô hình 0", "Mô hình 1", "Mô hình 2"]
     assert wb[SHEETS["models.in_units"]].max_row == 2
+
+
+def test_the_composed_servicer_answers_the_export_with_the_exports_part() -> None:
+    from reporting.exports.grpc import ExportsServicer
+    from reporting.grpc import ReportingService
+    from reporting.review.grpc import ReportingServicer
+
+    assert ReportingService.ExportReviewReport is ExportsServicer.ExportReviewReport
+    assert ReportingService.GetReviewReport is ReportingServicer.GetReviewReport
