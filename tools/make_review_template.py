@@ -121,10 +121,10 @@ def main(out: Path) -> None:
     head = doc.add_table(rows=1, cols=2)
     head.alignment = WD_TABLE_ALIGNMENT.CENTER
     head.autofit = False
-    grid(head, [75, 90])
+    grid(head, [68, 97])
     left, right = head.rows[0].cells
-    width(left, 75)
-    width(right, 90)
+    width(left, 68)
+    width(right, 97)
     for c in (left, right):
         first_paragraph(c)
     para(left, "{{ parent_agency }}", size=12)
