@@ -56,13 +56,14 @@ async def export(args: argparse.Namespace) -> int:
         found = await service.export_review(uow, query, Principal("reporting-cli", frozenset({SERVICE})))
     finally:
         await pool.close()
+    size = found.size
     try:
         with args.output.open("wb") as out:
             for block in found.chunks():
                 out.write(block)
     finally:
         found.remove()
-    print(f"{args.output} ({found.media_type}, {found.size} bytes)")
+    print(f"{args.output} ({found.media_type}, {size} bytes)")
     return 0
 
 
