@@ -58,11 +58,16 @@ proto-baseline: setup ## on a release only: make the released proto/ the baselin
 .tools/bin/prometheus:
 	bash tools/get-prometheus.sh
 
-# The certificates' font (DejaVu, with every Vietnamese diacritic): Debian's fonts-dejavu-core.
-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core
+# The review report's documents and the certificates: LibreOffice headless turns the DOCX into its PDF
+# (Debian's libreoffice-writer-nogui), Liberation Serif is the Times New Roman-metric serif with every
+# Vietnamese diacritic that the DOCX names and the PDFs embed (fonts-liberation2), and
+# pdftotext / pdftoppm read the PDF back in the tests (poppler-utils).
+/usr/bin/soffice /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf /usr/bin/pdftotext &:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui \
+	  fonts-liberation2 poppler-utils
 
-tools: .tools/bin/promtool .tools/bin/helm .tools/bin/prometheus /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+tools: .tools/bin/promtool .tools/bin/helm .tools/bin/prometheus /usr/bin/soffice \
+  /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf /usr/bin/pdftotext
 
 test: setup tools lint ## the whole suite: unit, integration, end-to-end (own broker, throwaway database)
 	$(PY) -m pytest $(PYTEST_ARGS)

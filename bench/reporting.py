@@ -40,6 +40,12 @@ shared broker would mix sizes), keyed as the services key them.
    time, so a passing load on the machine falls on all of them alike. The first report of each scope is
    checked figure by figure against the plan: the article's figures by `plan.figures` (of the province, or
    of its part in the district), the others counted from the plan by the report's rules.
+3. The review report's documents against the same `serve` process, right after: GET
+   /v1/reports/review/export for docx, xlsx (every record of every count figure) and pdf (LibreOffice), and
+   the JSON report GET /v1/reports/review beside them, over HTTP with the same token, EXPORT_REPEATS calls
+   each, median wall time and the file's size; then the serve process's peak resident memory (VmHWM, the
+   process is fresh at each size) before and after the exports: flat as the records grow tenfold, since the
+   records stream from a server-side cursor into a write-only workbook on disk.
 At the largest size the time of each figure's query alone is printed (where the COUNTS time goes).
 
 D07_BENCH_REPORTING_SIZES (default "1,10") and D07_BENCH_REPORTING_REPEATS (3) change the run; the database
@@ -66,6 +72,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import grpc
+import httpx
 from aiokafka import AIOKafkaConsumer
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -657,7 +664,7 @@ class Servers:
 
 async def measure_report(
     s: Stack, servers: Servers, schema: str, bootstrap: str, prov: Province
-) -> list[Latency]:
+) -> tuple[list[Latency], Exports]:
     pool = await create_pool(s.database_url, schema=schema, min_size=2, max_size=2)
     await pool.execute("ANALYZE")
     http_port, grpc_port = free_port(), free_port()
@@ -725,7 +732,7 @@ async def measure_report(
             async def select_one() -> object:
                 return await conn.fetchval("SELECT 1")
 
-            return await interleaved(
+            latencies = await interleaved(
                 [
                     ("grpc.aio echo (raw)", echo),
                     ("echo on the platform's server (token, metrics, log)", platform_echo),
@@ -741,9 +748,63 @@ async def measure_report(
                     (f"GetReviewReport, district {DISTRICT}", report(DISTRICT)),
                 ]
             )
+        return latencies, await measure_exports(http_port, servers.token, serve.pid)
     finally:
         stop_process(serve, timeout=20)
         await pool.close()
+
+
+EXPORT_REPEATS = int(os.environ.get("D07_BENCH_REPORTING_EXPORT_REPEATS", "3"))
+
+
+@dataclass
+class Exports:
+    """The documents' times (median seconds) and sizes (bytes) by format, "json" the report itself, and the
+    serve process's peak resident memory (kB) before and after them."""
+
+    seconds: dict[str, float]
+    sizes: dict[str, int]
+    peak_rss_before: int
+    peak_rss_after: int
+
+
+def peak_rss_kb(pid: int) -> int:
+    """A process's peak resident set size (VmHWM), kB; 0 where /proc does not tell."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+async def measure_exports(http_port: int, token: str, pid: int) -> Exports:
+    base = f"http://127.0.0.1:{http_port}/v1/reports/review"
+    query = f"from={FROM.isoformat()}&to={TO.isoformat()}"
+    urls = {
+        "json": f"{base}?{query}",
+        **{f: f"{base}/export?format={f}&{query}" for f in ("docx", "xlsx", "pdf")},
+    }
+    before = peak_rss_kb(pid)
+    seconds: dict[str, float] = {}
+    sizes: dict[str, int] = {}
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=600) as client:
+        for fmt, url in urls.items():
+            times = []
+            for _ in range(EXPORT_REPEATS):
+                started = time.perf_counter()
+                size = 0
+                async with client.stream("GET", url) as reply:
+                    if reply.status_code != 200:
+                        raise RuntimeError(
+                            f"export {fmt}: {reply.status_code} {(await reply.aread())[:500]!r}"
+                        )
+                    async for block in reply.aiter_bytes():
+                        size += len(block)
+                times.append(time.perf_counter() - started)
+            seconds[fmt], sizes[fmt] = statistics.median(times), size
+    return Exports(seconds, sizes, before, peak_rss_kb(pid))
 
 
 async def figure_profile(s: Stack, schema: str) -> list[tuple[str, float, float]]:
@@ -779,6 +840,7 @@ class SizeResult:
     raw: Run
     projections: Run
     latencies: list[Latency]
+    exports: Exports
 
 
 async def one_size(s: Stack, servers: Servers, size: int, last: bool) -> SizeResult:
@@ -809,7 +871,7 @@ async def one_size(s: Stack, servers: Servers, size: int, last: bool) -> SizeRes
         print(f"  vs one INSERT per event: {projected.result.rate / per_row.result.rate:.2f}x;  from start "
               f"(group join included): raw {raw.from_start:.2f} s, per event {per_row.from_start:.2f} s, "
               f"projections {projected.from_start:.2f} s")  # fmt: skip
-        latencies = await measure_report(s, servers, schema, broker.bootstrap, prov)
+        latencies, exports = await measure_report(s, servers, schema, broker.bootstrap, prov)
     finally:
         broker.stop()
     print(f"\nsize {size}: {CALLS} calls of each, one at a time, taking turns (after {WARM_UP} each to warm "
@@ -820,6 +882,12 @@ async def one_size(s: Stack, servers: Servers, size: int, last: bool) -> SizeRes
             f"  {m.name:<{width}}  p50 {m.p50:8.2f} ms   p99 {m.p99:8.2f} ms"
             f"   max {max(m.seconds) * 1000:8.2f} ms"
         )
+    print(f"\nsize {size}: the review report's documents over HTTP, median of {EXPORT_REPEATS} (the same "
+          "serve process, right after the calls above)")  # fmt: skip
+    for fmt in ("json", "docx", "xlsx", "pdf"):
+        print(f"  {fmt:<5} {exports.seconds[fmt] * 1000:9.1f} ms  {exports.sizes[fmt]:>10,} bytes")
+    print(f"  serve process peak RSS: {exports.peak_rss_before / 1024:.1f} MiB before the exports, "
+          f"{exports.peak_rss_after / 1024:.1f} MiB after")  # fmt: skip
     if last:
         profile = await figure_profile(s, schema)
         print(
@@ -828,7 +896,7 @@ async def one_size(s: Stack, servers: Servers, size: int, last: bool) -> SizeRes
         for name, province_ms, district_ms in sorted(profile, key=lambda x: -x[1]):
             print(f"  {name:<30} province {province_ms:7.2f}   district {district_ms:7.2f}")
     print(flush=True)
-    return SizeResult(size, total, raw, projected, latencies)
+    return SizeResult(size, total, raw, projected, latencies, exports)
 
 
 def summary(results: Sequence[SizeResult]) -> None:
@@ -845,6 +913,16 @@ def summary(results: Sequence[SizeResult]) -> None:
             f"  {r.size:>4}  {r.events:>7}  {r.raw.result.rate:>9,.0f}  {r.projections.result.rate:>9,.0f}  "
             f"{ratio:>5.0%}  {province_m.p50:>10.1f} / {province_m.p99:>7.1f} ms  "
             f"{district_m.p50:>10.1f} / {district_m.p99:>7.1f} ms"
+        )
+    print(f"  {'size':>4}  {'JSON report':>11}  {'DOCX':>9}  {'XLSX':>9}  {'PDF':>9}  {'XLSX bytes':>11}  "
+          f"{'peak RSS before / after exports':>32}")  # fmt: skip
+    for r in results:
+        e = r.exports
+        print(
+            f"  {r.size:>4}  {e.seconds['json'] * 1000:>8.1f} ms  {e.seconds['docx'] * 1000:>6.0f} ms  "
+            f"{e.seconds['xlsx'] * 1000:>6.0f} ms  {e.seconds['pdf'] * 1000:>6.0f} ms  "
+            f"{e.sizes['xlsx']:>11,}  "
+            f"{e.peak_rss_before / 1024:>14.1f} / {e.peak_rss_after / 1024:.1f} MiB"
         )
     big = max(results, key=lambda r: r.size)
     p99 = max(big.latencies[-2].p99, big.latencies[-1].p99)

@@ -59,6 +59,32 @@ def test_a_merit_certificate_of_a_collective_reads_as_printed() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("form", "signer", "block"),
+    [
+        (
+            "merit",
+            "Phó Chủ tịch UBND tỉnh Nguyễn Văn Thành",
+            ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Nguyễn Văn Thành"],
+        ),
+        ("merit", "Chủ tịch Ủy ban nhân dân tỉnh Lê Văn Hùng", ["CHỦ TỊCH", "Lê Văn Hùng"]),
+        ("merit", "Quyền Chủ tịch UBND tỉnh Lê Văn Hùng", ["Q. CHỦ TỊCH", "Lê Văn Hùng"]),
+        ("merit", "Nguyễn Văn Bình", ["CHỦ TỊCH", "Nguyễn Văn Bình"]),
+        ("commendation", "Giám đốc Công an tỉnh Trần Minh Quang", ["GIÁM ĐỐC", "Trần Minh Quang"]),
+        (
+            "commendation",
+            "Phó Giám đốc Công an tỉnh Đỗ Thị Hà",
+            ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Đỗ Thị Hà"],
+        ),
+    ],
+)
+def test_the_signature_block_follows_the_decrees_forms_of_signing(
+    form: str, signer: str, block: list[str]
+) -> None:
+    lines = texts(replace(SCHOOL, form_code=form, signer=signer))
+    assert lines[-1 - len(block) : -1] == block  # a deputy signs "KT." for the head, never as the head
+
+
 def test_a_commendation_of_an_individual_names_the_person_and_the_unit() -> None:
     lines = texts(GUARD)
     assert lines[2:6] == [
@@ -97,9 +123,10 @@ def test_the_pdf_text_extracts_with_its_diacritics_and_one_page_per_certificate(
     assert "TẶNG GIẤY KHEN" in second
     assert "Trần Thị Hồng Nhung" in second
     assert "Bằng khen" not in second
-    # The embedded DejaVuSans subsets (regular and bold) are what carry the Vietnamese letters.
+    # The embedded Liberation Serif subsets (regular and bold; the report's serif) carry the Vietnamese
+    # letters.
     fonts = {str(f.get_object()["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()}
-    assert {name.split("+")[-1] for name in fonts} == {"DejaVuSansBook", "DejaVuSansBold"}
+    assert {name.split("+")[-1] for name in fonts} == {"LiberationSerif", "LiberationSerifBold"}
 
 
 def test_a_long_achievement_still_fits_one_page() -> None:
@@ -108,7 +135,7 @@ def test_a_long_achievement_still_fits_one_page() -> None:
 
 
 def test_missing_fonts_are_named() -> None:
-    with pytest.raises(FileNotFoundError, match=r"DejaVuSans\.ttf"):
+    with pytest.raises(FileNotFoundError, match=r"LiberationSerif-Regular\.ttf"):
         render([SCHOOL], place="Sơn Lâm", font_dir=Path("/nonexistent"))
 
 

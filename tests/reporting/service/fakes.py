@@ -4,7 +4,7 @@ the handlers asked of them, recorded."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from d07.platform.db.upserts import Row, Rows
 from reporting.awards.domain import AwardCount
 from reporting.awards.service import AwardsUnitOfWork
+from reporting.exports.service import ExportUnitOfWork
 from reporting.review.domain import BREAKDOWNS, FIGURES, Counts, Period, ProjectionStatus, Record
 from reporting.review.service import ReviewUnitOfWork
 from tests.support.uow import FakeRepository, FakeUnitOfWork
@@ -113,3 +114,21 @@ class FakeProjections:
 
     async def close_online(self, camera_id: str, at: datetime, event_id: uuid.UUID) -> None:
         self.steps.append(("close", camera_id, at, event_id))
+
+
+class FakeExportRepository(FakeReviewRepository):
+    """The review's answers, and each figure's records streamed in batches."""
+
+    async def stream(
+        self, *, figure: str, period: Period, district: str, batch: int = 1000
+    ) -> AsyncIterator[list[Record]]:
+        self.calls.append(("stream", figure, period, district))
+        found = sorted(self.records_of.get(figure, []), key=lambda r: r.id)
+        for start in range(0, len(found), batch):
+            yield found[start : start + batch]
+
+
+class FakeExportUnitOfWork(FakeUnitOfWork, ExportUnitOfWork):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports = FakeExportRepository()

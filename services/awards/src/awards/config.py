@@ -17,9 +17,9 @@ class AwardsSettings(ServiceSettings):
     service: str = "awards"
     http_port: int = 8004
     grpc_port: int = 50054
-    # Certificates: the font directory differs between images (Debian's fonts-dejavu-core by default) and the
+    # Certificates: the font directory differs between images (Debian's fonts-liberation2 by default) and the
     # place printed on the date line is the province's seat.
-    certificate_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+    certificate_font_dir: Path = Path("/usr/share/fonts/truetype/liberation2")
     certificate_place: str = "Sơn Lâm"
     # Public verification requests per client address and minute.
     certificate_verify_per_minute: int = 30

@@ -46,6 +46,9 @@ async def seed(args: argparse.Namespace) -> int:
     for name, value in expected.items():
         shown = report[name]["value"] if isinstance(report[name], dict) else report[name]
         print(f"  {name:<34} {vn_number(shown):>8}  (article × {args.size}: {vn_number(value)})")
+    export = f"{_urls().reporting}/v1/reports/review/export?from=2014-08-15&to=2019-08-29&format="
+    print("the review as the province's documents (a token of make token ROLE=chairman_office; curl -OJ):")
+    print("".join(f"  {export}{fmt}\n" for fmt in ("docx", "xlsx", "pdf")), end="")
     return 0
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from d07.platform.auth import ADMIN, CHAIRMAN_OFFICE, POLICE, Principal
 from d07.platform.errors import FieldProblem, InvalidArgument, PermissionDenied
+from d07.platform.signing import Signature, signature
 from d07.platform.text import vn_date
 
 MERIT = "merit"
@@ -30,7 +31,9 @@ DIRECTIVE = "Chỉ thị số 07/CT-BCA-V28"
 AUTHORITY = {MERIT: "CHỦ TỊCH ỦY BAN NHÂN DÂN TỈNH", COMMENDATION: "GIÁM ĐỐC CÔNG AN TỈNH"}
 AWARD_LINE = {MERIT: "TẶNG BẰNG KHEN", COMMENDATION: "TẶNG GIẤY KHEN"}
 FORM_NAME = {MERIT: "Bằng khen", COMMENDATION: "Giấy khen"}
-SIGNER_TITLE = {MERIT: "CHỦ TỊCH", COMMENDATION: "GIÁM ĐỐC"}
+SIGNER_TITLE = {MERIT: "Chủ tịch", COMMENDATION: "Giám đốc"}
+# The offices a decision's signer may name after the title ("Phó Chủ tịch UBND tỉnh Nguyễn Văn Thành").
+OFFICES = ("Ủy ban nhân dân tỉnh", "Uỷ ban nhân dân tỉnh", "UBND tỉnh", "Công an tỉnh")
 # The role that decides (and so issues the certificates of) each form; admin issues every form.
 ISSUING_ROLE = {MERIT: CHAIRMAN_OFFICE, COMMENDATION: POLICE}
 # Who may issue any certificate at all (checked first; the form's own issuer on each award).
@@ -183,6 +186,26 @@ def place_and_date(place: str, on: date) -> str:
     return f"{place}, ngày {on.day} tháng {on.month} năm {on.year}"
 
 
+def signer_block(form_code: str, signer: str) -> Signature:
+    """The signature block of a certificate in the forms of Decree 30/2020/NĐ-CP, from the decision's signer
+    as recorded: "Phó Chủ tịch UBND tỉnh Nguyễn Văn Thành" signs for the Chairman (KT. CHỦ TỊCH / PHÓ CHỦ
+    TỊCH / Nguyễn Văn Thành), "Quyền Giám đốc ..." as acting head (Q. GIÁM ĐỐC), "Chủ tịch ..." or a bare name
+    as the head (CHỦ TỊCH)."""
+    head = SIGNER_TITLE[form_code]
+    text = " ".join(signer.split())
+    form, title = "", ""
+    for prefix, how in ((f"Phó {head}", "KT"), (f"Quyền {head}", "Q"), (head, "")):
+        if text.casefold().startswith(prefix.casefold() + " "):
+            form, title = how, prefix if how == "KT" else ""
+            text = text[len(prefix) :].strip()
+            break
+    for office in OFFICES:
+        if text.casefold().startswith(office.casefold() + " "):
+            text = text[len(office) :].strip()
+            break
+    return signature(form, head=head, title=title, name=text or signer)
+
+
 def layout(facts: CertificateFacts, *, place: str) -> list[Line]:
     """The lines of one certificate page, top to bottom."""
     if facts.form_code not in AUTHORITY:
@@ -206,8 +229,11 @@ def layout(facts: CertificateFacts, *, place: str) -> list[Line]:
             f"Quyết định số {facts.decision_number} ngày {vn_date(facts.decided_on)}", size=12, space_before=6
         ),
         Line(place_and_date(place, facts.decided_on), size=12, space_before=10, align="R"),
-        Line(SIGNER_TITLE[facts.form_code], size=13, bold=True, space_before=2, align="R"),
-        Line(facts.signer, size=13, bold=True, space_before=18, align="R"),
+    ]
+    signed = signer_block(facts.form_code, facts.signer)
+    lines += [Line(text, size=13, bold=True, space_before=2, align="R") for text in signed.lines()]
+    lines += [
+        Line(signed.name, size=13, bold=True, space_before=18, align="R"),
         Line(f"Mã xác minh: {printed_code(facts.code)}", size=10, space_before=8, align="L"),
     ]
     return lines

@@ -3,9 +3,11 @@
 Kept beside domain.py rather than in it: the texts and the layout are the domain's (pure, tested alone), while
 this module reads the font files from disk and is heavy enough to run in a worker thread (service.py).
 
-The PDF core fonts have no Vietnamese letters, so DejaVuSans (regular and bold) is embedded: fpdf2 subsets
-the TrueType font and writes a ToUnicode map, which is what lets a reader search and copy the text with its
-diacritics intact. The font directory is configurable (D07_CERTIFICATE_FONT_DIR) because images differ.
+The PDF core fonts have no Vietnamese letters, so Liberation Serif (regular and bold; metric-compatible with
+Times New Roman, the serif of the review report and of Decree 30/2020's documents, with every Vietnamese
+diacritic; Debian's fonts-liberation2) is embedded: fpdf2 subsets the TrueType font and writes a ToUnicode
+map, which is what lets a reader search and copy the text with its diacritics intact. The font directory is
+configurable (D07_CERTIFICATE_FONT_DIR) because images differ.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from fpdf import FPDF
 
 from awards.certificates.domain import CertificateFacts, Line, layout
 
-FONT = "DejaVuSans"
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT = "LiberationSerif"
+FONT_FILES = {"": "LiberationSerif-Regular.ttf", "B": "LiberationSerif-Bold.ttf"}
+DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/liberation2")
 MARGIN = 20.0
 # Line height as a multiple of the font size in points (a point is about 0.35 mm).
 LEADING = 0.5

@@ -12,6 +12,7 @@ from d07.platform.pagination import decode_cursor, encode_cursor, page_size
 from d07.platform.uow import UnitOfWork
 from reporting.review.domain import (
     FigureRecords,
+    Period,
     ProjectionStatus,
     ReviewReport,
     breakdown_filter,
@@ -60,15 +61,19 @@ async def review_report(uow: ReviewUnitOfWork, query: ReviewQuery, principal: Pr
     gives zeros (and absent rates). Read in one snapshot, so the breakdowns add up to their figures."""
     require_roles(principal, *READERS)
     current = period(query.start, query.end)
-    before = current.previous()
-    district = query.district_code
     async with uow:
         await uow.reports.snapshot()
-        now = await uow.reports.counts(period=current, district=district)
-        then = await uow.reports.counts(period=before, district=district)
-        goal = await uow.reports.target(period=current, district=district)
-        split_now = await uow.reports.breakdowns(period=current, district=district)
-        split_then = await uow.reports.breakdowns(period=before, district=district)
+        return await read_report(uow.reports, current, query.district_code)
+
+
+async def read_report(reports: ReviewRepository, current: Period, district: str) -> ReviewReport:
+    """The report of a period, read through `reports` in its transaction (the caller's snapshot)."""
+    before = current.previous()
+    now = await reports.counts(period=current, district=district)
+    then = await reports.counts(period=before, district=district)
+    goal = await reports.target(period=current, district=district)
+    split_now = await reports.breakdowns(period=current, district=district)
+    split_then = await reports.breakdowns(period=before, district=district)
     return report(
         current, district, now=now, then=then, target=goal, split_now=split_now, split_then=split_then
     )
