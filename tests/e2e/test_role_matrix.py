@@ -5,9 +5,9 @@ come from): a role the table allows passes the door (any answer but 401/403: 200
 also tried on its own unit's objects and on another unit's. A wrongly allowed or wrongly denied case fails.
 
 Requests carry what the protos mark required (random ids: the door decides before any object is looked up);
-HTTP bodies are `{}`. The cases that fail today because another branch is fixing them are strict xfails with
-the branch named. Roles wider than written in registry and awards (camera_gateway reading units, rounds and
-awards) are shown at the end, from the roles the READMEs write.
+HTTP bodies are `{}`: a role the table refuses gets 403 before its body is validated. Roles that were wider
+than written in registry and awards (camera_gateway reading units, rounds and awards) are shown refused at
+the end, from the roles the READMEs write.
 """
 
 from __future__ import annotations
@@ -36,9 +36,6 @@ FILES = {
     "DetectionsService": detections_pb2,
     "ViolationsService": violations_pb2,
 }
-RULES_BODY = (
-    "fixed on branch rules: the body is validated (422) before the role is checked (403) on this route"
-)
 ALLOWED, DENIED = "allowed", "denied"
 
 
@@ -117,33 +114,11 @@ def md_of(platform: Platform, role: str, unit_id: str | None = None) -> list[tup
     return platform.metadata(role, **kw)
 
 
-# Body validated before the role check today (the rules branch orders them): a denied role with `{}` gets 422.
-BODY_FIRST = {
-    "POST /v1/detections:batch",
-    "POST /v1/cameras",
-    "PUT /v1/cameras/{id}",
-    "POST /v1/cameras/{id}/status",
-    "POST /v1/installation-plans",
-    "PUT /v1/installation-plans/{id}",
-    "POST /v1/heartbeats",
-    "POST /v1/violations/{id}/acknowledge",
-    "POST /v1/violations/{id}/hand-over",
-    "POST /v1/violations/{id}/assign",
-    "POST /v1/violations/{id}/start",
-    "POST /v1/violations/{id}/resolve",
-    "POST /v1/violations/{id}/dismiss",
-    "POST /v1/violations/{id}/comments",
-}
-
-
 def _http_cases() -> list[Any]:
     cases = []
     for op in OPERATIONS:
         for role in sorted(ROLES):
-            marks = []
-            if op.http in BODY_FIRST and role not in op.roles:
-                marks = [pytest.mark.xfail(strict=True, reason=RULES_BODY)]
-            cases.append(pytest.param(op, role, marks=marks, id=f"{op.http}-{role}"))
+            cases.append(pytest.param(op, role, id=f"{op.http}-{role}"))
     return cases
 
 
@@ -176,7 +151,9 @@ async def test_cameras_http_every_role_on_every_operation(
 
 def test_the_table_covers_every_operation_of_both_doors(platform: Platform) -> None:
     """Nothing reachable escapes the table: every gRPC method of the cameras' services and every HTTP route
-    of its OpenAPI (but the probes) has a row."""
+    of its OpenAPI (but the probes) has a row. The platform's own audit API, served beside every service's,
+    is the platform's table (auditor and admin only: tests/platform/test_audit.py and
+    tests/registry/integration/test_audit.py hold every role to it)."""
     methods = {
         f"{name}/{m.name}"
         for name, module in FILES.items()
@@ -190,7 +167,7 @@ def test_the_table_covers_every_operation_of_both_doors(platform: Platform) -> N
         .replace("{plan_id}", "{id}")
         for path, item in spec["paths"].items()
         for verb in item
-    }
+    } - {"GET /v1/audit-records"}
     assert routes == {op.http for op in OPERATIONS if op.http}
 
 
@@ -304,10 +281,7 @@ async def test_a_unit_officer_lists_only_its_own_units_cameras(
 
 # --- roles wider than written (registry, awards): the README says who; a camera gateway is not one -------
 
-ROLES_WIDER = "fixed on branch rules: camera_gateway may call it today (no role check)"
 
-
-@pytest.mark.xfail(strict=True, reason=ROLES_WIDER)
 async def test_camera_gateway_may_not_batch_get_units(platform: Platform) -> None:
     async with grpc.aio.insecure_channel(platform["registry"].target) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -319,7 +293,6 @@ async def test_camera_gateway_may_not_batch_get_units(platform: Platform) -> Non
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-@pytest.mark.xfail(strict=True, reason=ROLES_WIDER)
 @pytest.mark.parametrize("method", ["GetRound", "ListAwards"])
 async def test_camera_gateway_may_not_read_award_rounds_over_grpc(platform: Platform, method: str) -> None:
     request: Any = (
@@ -335,7 +308,6 @@ async def test_camera_gateway_may_not_read_award_rounds_over_grpc(platform: Plat
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-@pytest.mark.xfail(strict=True, reason=ROLES_WIDER)
 @pytest.mark.parametrize("path", ["/v1/award-rounds/{id}", "/v1/award-rounds/{id}/awards"])
 async def test_camera_gateway_may_not_read_award_rounds_over_http(platform: Platform, path: str) -> None:
     async with httpx.AsyncClient(base_url=platform["awards"].url, timeout=15) as http:

@@ -39,23 +39,9 @@ BUDGET = {
     "anonymous": ["--phases", "examples,fuzzing", "--max-examples", "2"],
 }
 
-EDGES = (
-    "fixed on branch edges: 400/404/409 answers undocumented in the OpenAPI and 422 documented as "
-    "application/json while served as application/problem+json"
-)
-# What fails today because the edges branch is documenting every route's problem+json answers: strict, so
-# the merge that fixes one flips it into a failure until the mark is removed.
-KNOWN: dict[tuple[str, str, str], str] = {
-    (service, "admin", check): EDGES
-    for service in SERVICES
-    for check in ("status_code_conformance", "content_type_conformance")
-}
-# Without a token too: a body that is not JSON is 400 before the 401 (an undocumented 400) where the routes
-# take bodies that the fuzzing reaches with this seed (all but reporting's).
-BODY_400 = "fixed on branch edges: 400 (unparsable body, answered before the 401) undocumented in the OpenAPI"
-for service in ("registry", "assessment", "cameras", "awards"):
-    KNOWN[(service, "anonymous", "status_code_conformance")] = BODY_400
-KNOWN[("awards", "anonymous", "content_type_conformance")] = EDGES
+# Cases known to fail, each a strict xfail naming why (a fix flips it into a failure until the mark goes):
+# none today.
+KNOWN: dict[tuple[str, str, str], str] = {}
 
 
 pytestmark = pytest.mark.timeout(900)  # ten runs, five at a time: about 3 minutes on an idle machine
