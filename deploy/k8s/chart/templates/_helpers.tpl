@@ -27,7 +27,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "d07.image" -}}
 {{- $repo := printf "d07/%s" .name -}}
 {{- with .root.Values.global.imageRegistry }}{{ $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}{{ end -}}
+{{- $digest := (index .root.Values.services .name).imageDigest | default "" -}}
+{{- if $digest -}}
+{{ printf "%s@%s" $repo $digest }}
+{{- else -}}
 {{ printf "%s:%s" $repo (include "d07.tag" .root) }}
+{{- end -}}
 {{- end -}}
 
 {{/* The gRPC health service name of a service: d07.<name>.v1.<Name>Service. */}}
@@ -73,6 +78,16 @@ env:
         name: {{ .svc.existingSecret }}
         key: {{ .root.Values.secretKeys.serviceToken }}
 {{- end }}
+{{- $kafka := .root.Values.kafka }}
+{{- if and .token (or $kafka.strimzi.enabled (hasPrefix "SASL_" $kafka.securityProtocol)) }}
+  - name: D07_KAFKA_SASL_USERNAME
+    value: {{ .name | quote }}
+  - name: D07_KAFKA_SASL_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ .svc.kafkaSecret | default .name }}
+        key: password
+{{- end }}
 {{- range $k, $v := .svc.env }}
   - name: {{ $k }}
     value: {{ $v | toString | quote }}
@@ -90,10 +105,36 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
+{{/* Scheduling of a service's pods (nodeSelector, tolerations, affinity, topologySpreadConstraints); call
+     with the service's values. */}}
+{{- define "d07.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
 {{- define "d07.tmpVolumeMount" -}}
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+{{- if .Values.kafka.strimzi.enabled }}
+  - name: kafka-ca
+    mountPath: /etc/d07/kafka-ca
+    readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "d07.tmpVolume" -}}
@@ -101,4 +142,12 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: 64Mi
+{{- if .Values.kafka.strimzi.enabled }}
+  - name: kafka-ca
+    secret:
+      secretName: {{ printf "%s-cluster-ca-cert" .Values.kafka.strimzi.cluster }}
+      items:
+        - key: ca.crt
+          path: ca.crt
+{{- end }}
 {{- end -}}
