@@ -13,12 +13,15 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from d07.platform.db import all_migrations, create_pool, migrate, pending_migrations
+from d07.platform.db import create_pool, pending_migrations
+from d07.platform.runtime import migrations as migrations_of
+from d07.platform.runtime import run_migrate
+from d07.platform.settings import ServiceSettings
+from registry.bootstrap import SPEC
 from tests.conftest import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES_SQL = ROOT / "deploy" / "postgres" / "roles.sql"
-REGISTRY_MIGRATIONS = ROOT / "services" / "registry" / "migrations"
 SERVICES_LINE = "SELECT set_config('d07.services', 'registry,assessment,cameras,awards,reporting', false);"
 
 
@@ -63,12 +66,20 @@ async def roles(pg_server_url: str) -> AsyncIterator[tuple[str, str, str]]:
 
 async def test_the_runtime_role_has_dml_only(roles: tuple[str, str, str]) -> None:
     service, migrator_url, runtime_url = roles
-    migrations = all_migrations(service, REGISTRY_MIGRATIONS)
+    migrations = migrations_of(SPEC)
+    # `migrate` as the chart runs it: D07_DATABASE_URL the runtime role, D07_MIGRATOR_DATABASE_URL the migrator.
+    # The runtime role alone could not migrate.
+    runtime_only = ServiceSettings(service=service, database_url=runtime_url)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await run_migrate(SPEC, runtime_only)
+    settings = ServiceSettings(service=service, database_url=runtime_url, migrator_database_url=migrator_url)
+    applied = await run_migrate(SPEC, settings)
+    assert len(applied) == len(migrations), "the migrator did not apply every migration"
     conn = await asyncpg.connect(migrator_url)
     try:
-        applied = await migrate(conn, schema=service, migrations=migrations)
-        assert applied, "the migrator applied nothing"
-        owner = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'units'", service)
+        owner = await conn.fetchval(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'units'", service
+        )
         assert owner == f"d07_{service}_migrator"
     finally:
         await conn.close()
