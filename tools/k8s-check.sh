@@ -143,6 +143,8 @@ helm_case all-on --set splitWorkers=true --set monitoring.serviceMonitor.enabled
     --set services.registry.replicas=3
 
 helm_case strimzi --set kafka.strimzi.enabled=true --set kafka.strimzi.createCluster=true --set splitWorkers=true
+helm_case postgres-egress --set postgres.cnpg.enabled=true --set networkPolicy.enabled=true --set splitWorkers=true \
+    --set services.cameras.consumeReplicas=4
 helm_case sasl-external --set kafka.securityProtocol=SASL_SSL --set services.awards.kafkaSecret=awards-kafka
 helm_case digest-scheduling \
     --set services.cameras.imageDigest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \

@@ -153,3 +153,8 @@ async def test_the_runtime_role_has_dml_only(roles: tuple[str, str, str]) -> Non
             await conn.execute("ALTER TABLE later DROP COLUMN note")
     finally:
         await conn.close()
+
+
+def test_the_chart_runs_the_same_roles_sql() -> None:
+    """CloudNativePG bootstraps with the chart's copy (a chart reads only its own files): the same text."""
+    assert (ROOT / "deploy" / "k8s" / "chart" / "files" / "roles.sql").read_text() == ROLES_SQL.read_text()

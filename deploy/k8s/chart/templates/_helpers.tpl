@@ -71,6 +71,14 @@ env:
       secretKeyRef:
         name: {{ .svc.existingSecret }}
         key: {{ .root.Values.secretKeys.databaseUrl }}
+{{- if .migrate }}
+  - name: D07_MIGRATOR_DATABASE_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ .svc.existingSecret }}
+        key: {{ .root.Values.secretKeys.migratorDatabaseUrl }}
+        optional: true
+{{- end }}
 {{- if .token }}
   - name: D07_SERVICE_TOKEN
     valueFrom:
@@ -150,4 +158,22 @@ volumes:
         - key: ca.crt
           path: ca.crt
 {{- end }}
+{{- end -}}
+
+
+{{/* The migrate initContainer (API and worker pods): applies pending migrations under a PostgreSQL advisory
+     lock as the migrator, so no pod runs new code on an old schema. Call with (dict "root" $ "name" NAME
+     "svc" SVC "ctx" CTX). */}}
+{{- define "d07.migrateInit" -}}
+initContainers:
+  - name: migrate
+    image: {{ include "d07.image" .ctx }}
+    imagePullPolicy: {{ .root.Values.global.imagePullPolicy }}
+    args: ["migrate"]
+    {{- include "d07.env" (dict "root" .root "name" .name "svc" .svc "token" false "migrate" true) | nindent 4 }}
+    resources:
+      {{- toYaml .root.Values.migrateResources | nindent 6 }}
+    securityContext:
+      {{- include "d07.containerSecurityContext" .root | nindent 6 }}
+    {{- include "d07.tmpVolumeMount" .root | nindent 4 }}
 {{- end -}}
