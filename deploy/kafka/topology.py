@@ -1,5 +1,6 @@
-"""The platform's Kafka topology, derived from the code: who produces each topic, who consumes it, and what the
-broker must hold for it (partitions, replicas, retention) and allow (one KafkaUser per service with its ACLs).
+"""The platform's Kafka topology, derived from the code: who produces each topic, who consumes it, and what
+the broker must hold for it (partitions, replicas, retention) and allow (one KafkaUser per service with its
+ACLs).
 
     python deploy/kafka/topology.py            # write the chart's files/kafka.yaml and the kafka component
     python deploy/kafka/topology.py --check    # exit 1 when the shipped files differ from the code
@@ -133,13 +134,15 @@ def derive() -> Topology:
     for service in SERVICES:
         for topic in _literals(service):
             if service in t.consumers.get(topic, {}):
-                t.owner[topic] = EXTERNAL[topic]  # KeyError: a self-consumed topic nobody declared the writer of
+                t.owner[topic] = EXTERNAL[
+                    topic
+                ]  # KeyError: a self-consumed topic nobody declared the writer of
             else:
                 t.owner[topic] = service
     return t
 
 
-# -- ACLs ------------------------------------------------------------------------------------------------------
+# -- ACLs -----------------------------------------------------------------------------------------------
 
 WRITE = ["Write", "Describe"]
 READ = ["Read", "Describe"]
@@ -202,7 +205,8 @@ def client_patch(service: str) -> list[dict[str, Any]]:
          "value": {"name": "kafka-ca", "mountPath": CA_DIR, "readOnly": True}},
         {"op": "add", "path": "/spec/template/spec/volumes/-", "value": {
             "name": "kafka-ca",
-            "secret": {"secretName": f"{CLUSTER}-cluster-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}},
+            "secret": {"secretName": f"{CLUSTER}-cluster-ca-cert",
+                       "items": [{"key": "ca.crt", "path": "ca.crt"}]}}},
     ]  # fmt: skip
 
 

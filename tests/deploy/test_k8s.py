@@ -177,6 +177,9 @@ def test_one_dockerfile_builds_each_service_as_its_own_image() -> None:
     assert "USER 10001:10001" in text
     assert "uv sync --frozen --no-dev --package ${SERVICE}" in text
     assert text.count("FROM ") == 2
+    # The base image pinned by digest (no default: the Makefile refuses to build without one).
+    assert text.count("FROM ${PYTHON_IMAGE}@${PYTHON_DIGEST} AS") == 2
+    assert "PYTHON_DIGEST=sha256:" in (ROOT / "Makefile").read_text()
     makefile = (ROOT / "Makefile").read_text()
     for service, n in SERVICES.items():
         assert f"{service}:{8000 + n}:{50050 + n}" in makefile

@@ -1,7 +1,7 @@
-"""One produce/consume table (deploy/kafka/topology.py, derived from the services' code) and what the deployment
-declares from it: a KafkaTopic for every topic the code produces or consumes and its .dlq, sized and kept as
-the rebuild needs, and one KafkaUser per service (and the camera gateway) whose ACLs are exactly those the
-table implies. Renders with the real helm and kubectl (tools/get-helm.sh)."""
+"""One produce/consume table (deploy/kafka/topology.py, derived from the services' code) and what the
+deployment declares from it: a KafkaTopic for every topic the code produces or consumes and its .dlq, sized
+and kept as the rebuild needs, and one KafkaUser per service (and the camera gateway) whose ACLs are exactly
+those the table implies. Renders with the real helm and kubectl (tools/get-helm.sh)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ SERVICES = ("registry", "assessment", "cameras", "awards", "reporting")
 
 def _topology() -> Any:
     spec = importlib.util.spec_from_file_location("d07_topology", ROOT / "deploy" / "kafka" / "topology.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["d07_topology"] = module
     spec.loader.exec_module(module)
@@ -149,7 +150,8 @@ def test_rendered_acls_equal_the_acls_derived_from_the_table(
             assert doc["spec"]["authentication"] == {"type": "scram-sha-512"}, (name, user)
             assert _rendered_acls(doc) == _expected_acls(table, user), (name, user)
         assert _rendered_acls(users["camera-gateway"]) == {
-            ("topic", "d07.cameras.detections.v1", "Write"), ("topic", "d07.cameras.detections.v1", "Describe"),
+            ("topic", "d07.cameras.detections.v1", "Write"),
+            ("topic", "d07.cameras.detections.v1", "Describe"),
         }  # fmt: skip
         # Reporting writes nothing but the dead letters of what it reads.
         assert all(n.endswith(".dlq") for k, n, op in _rendered_acls(users["reporting"]) if op == "Write")
@@ -157,7 +159,9 @@ def test_rendered_acls_equal_the_acls_derived_from_the_table(
 
 def test_every_client_authenticates_as_its_service(renders: dict[str, list[dict[str, Any]]]) -> None:
     for name, docs in renders.items():
-        (config,) = (d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("d07-config"))
+        (config,) = (
+            d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("d07-config")
+        )
         assert config["data"]["D07_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
         assert config["data"]["D07_KAFKA_BOOTSTRAP"] == "d07-kafka-bootstrap:9093", name
         for dep in (d for d in docs if d["kind"] == "Deployment"):
@@ -169,6 +173,8 @@ def test_every_client_authenticates_as_its_service(renders: dict[str, list[dict[
             assert env["D07_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
                 "name": service, "key": "password"
             }, (name, dep["metadata"]["name"])  # fmt: skip
-            assert {"name": "kafka-ca", "mountPath": "/etc/d07/kafka-ca", "readOnly": True} in main["volumeMounts"]
+            assert {"name": "kafka-ca", "mountPath": "/etc/d07/kafka-ca", "readOnly": True} in main[
+                "volumeMounts"
+            ]
             (ca,) = (v for v in pod["volumes"] if v["name"] == "kafka-ca")
             assert ca["secret"]["secretName"] == "d07-cluster-ca-cert", name

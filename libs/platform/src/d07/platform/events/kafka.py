@@ -7,10 +7,10 @@ aiokafka, from these settings:
 | variable | meaning |
 |---|---|
 | `D07_KAFKA_SECURITY_PROTOCOL` | `PLAINTEXT` (default), `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` |
-| `D07_KAFKA_SASL_MECHANISM` | `SCRAM-SHA-512` (default, what Strimzi's KafkaUser `scram-sha-512` creates), `SCRAM-SHA-256`, `PLAIN` |
+| `D07_KAFKA_SASL_MECHANISM` | `SCRAM-SHA-512` (default: Strimzi's KafkaUser), `SCRAM-SHA-256`, `PLAIN` |
 | `D07_KAFKA_SASL_USERNAME` | the KafkaUser's name |
 | `D07_KAFKA_SASL_PASSWORD` | its password (from the KafkaUser's Secret, key `password`) |
-| `D07_KAFKA_SSL_CAFILE` | the cluster CA (Strimzi: Secret `<cluster>-cluster-ca-cert`, key `ca.crt`); empty: system CAs |
+| `D07_KAFKA_SSL_CAFILE` | the cluster CA (Strimzi: `<cluster>-cluster-ca-cert`, `ca.crt`); empty: system's |
 | `D07_KAFKA_SSL_CERTFILE`, `D07_KAFKA_SSL_KEYFILE` | a client certificate (mutual TLS), both or neither |
 
 A SASL protocol without a username or password, or half a client certificate, is a start-up error.
@@ -51,7 +51,9 @@ class KafkaSecurity(BaseSettings):
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             problems.append("D07_KAFKA_SSL_CERTFILE and D07_KAFKA_SSL_KEYFILE go together")
         if (self.ssl_cafile or self.ssl_certfile) and not self.tls:
-            problems.append(f"D07_KAFKA_SSL_* is set but D07_KAFKA_SECURITY_PROTOCOL is {self.security_protocol}")
+            problems.append(
+                f"D07_KAFKA_SSL_* is set but D07_KAFKA_SECURITY_PROTOCOL is {self.security_protocol}"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

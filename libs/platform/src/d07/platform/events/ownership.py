@@ -1,4 +1,4 @@
-"""Who may publish on a topic: the service its name says, `d07.<service>.<stream>.v<N>` → source `/d07/<service>`.
+"""Who may publish on a topic: the service its name says (`d07.<service>.<stream>.v<N>` → `/d07/<service>`).
 
 The broker's ACLs (deploy/k8s: one KafkaUser per service) already keep other producers off a service's topics;
 this is the same rule where the broker is open (a local broker, a misconfigured cluster): the consumer runner
@@ -25,7 +25,7 @@ def owner_source(topic: str) -> str | None:
 
 
 def wrong_source(event: ConsumedEvent) -> str | None:
-    """Why the event did not come from its topic's owner (a detail for the dead letter), or None when it did."""
+    """Why the event did not come from its topic's owner (the dead letter's detail), or None when it did."""
     expected = owner_source(event.topic)
     if expected is None or event.source == expected:
         return None
