@@ -93,7 +93,7 @@ def test_a_forged_assessment_is_dead_lettered_and_changes_no_figure(platform: Pl
 
     def reporting_refused() -> dict[str, bytes] | None:
         letters = asyncio.run(_dead_letters(platform.bootstrap, forged_id))
-        return next((h for h in letters if h["d07_dlq_consumer"] == b"reporting.projections"), None)
+        return next((h for h in letters if h["d07_dlq_consumer"] == b"projections"), None)
 
     letter = eventually_sync(reporting_refused, within=90, what="reporting's dead letter of the forged event")
     assert isinstance(letter, dict)
