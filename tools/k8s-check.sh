@@ -145,6 +145,9 @@ helm_case all-on --set splitWorkers=true --set monitoring.serviceMonitor.enabled
 helm_case strimzi --set kafka.strimzi.enabled=true --set kafka.strimzi.createCluster=true --set splitWorkers=true
 helm_case postgres-egress --set postgres.cnpg.enabled=true --set networkPolicy.enabled=true --set splitWorkers=true \
     --set services.cameras.consumeReplicas=4
+helm_case keda --set splitWorkers=true --set kafka.strimzi.enabled=true \
+    --set services.cameras.consumeAutoscaling.enabled=true --set services.cameras.consumeAutoscaling.maxReplicas=12 \
+    --set services.cameras.consumeAutoscaling.authenticationRef=cameras-kafka
 helm_case sasl-external --set kafka.securityProtocol=SASL_SSL --set services.awards.kafkaSecret=awards-kafka
 helm_case digest-scheduling \
     --set services.cameras.imageDigest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \
@@ -164,6 +167,9 @@ must_fail pdb-max-unavailable-0 "at '/services/cameras/pdb/maxUnavailable'" --se
 must_fail pdb-single-replica "at '/services/cameras'" --set services.cameras.pdb.enabled=true
 must_fail pdb-min-available "additional properties 'minAvailable' not allowed" --set services.cameras.replicas=2 \
     --set services.cameras.pdb.enabled=true --set services.cameras.pdb.minAvailable=2
+must_fail keda-above-partitions "at '/services/cameras/consumeAutoscaling/maxReplicas': maximum" \
+    --set splitWorkers=true --set services.cameras.consumeAutoscaling.enabled=true \
+    --set services.cameras.consumeAutoscaling.maxReplicas=13
 must_fail bad-digest "at '/services/cameras/imageDigest'" --set services.cameras.imageDigest=sha256:abc
 must_fail topic-replicas-1 "at '/kafka/strimzi/topicReplicas'" --set kafka.strimzi.topicReplicas=1
 

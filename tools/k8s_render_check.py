@@ -288,7 +288,7 @@ def check(docs: list[Doc]) -> list[str]:
             problems.append(
                 f"{name_of(s)}: selects {[d['metadata']['name'] for d in pods]}, not exactly its Deployment"
             )
-    for hpa in (d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"):
+    for hpa in (d for d in docs if d.get("kind") in ("HorizontalPodAutoscaler", "ScaledObject")):
         target = hpa["spec"]["scaleTargetRef"]["name"]
         if target not in names["Deployment"]:
             problems.append(f"{name_of(hpa)}: target Deployment {target!r} is not in the render")
