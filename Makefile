@@ -13,7 +13,7 @@ PROTOS := $(shell find proto -name '*.proto' | sort)
 CONTRACTS_STAMP := libs/contracts/src/d07/.generated
 
 .PHONY: help setup tools proto proto-baseline lint test test-unit test-service test-integration test-e2e run seed bench token clean k8s-check images \
-	dashboards monitoring prometheus
+	dashboards monitoring prometheus kafka
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -105,9 +105,14 @@ IMAGE_TAG ?= 0.1.0
 IMAGES := registry:8001:50051 assessment:8002:50052 cameras:8003:50053 awards:8004:50054 reporting:8005:50055
 
 images: ## build the five service images (docker): make images IMAGE_PREFIX=registry.example.org/d07 IMAGE_TAG=1.0.0
+	@case "$(PYTHON_DIGEST)" in sha256:*) ;; *) echo "images: set PYTHON_DIGEST=sha256:... (the python:3.11-slim digest, see deploy/docker/Dockerfile)" >&2; exit 1;; esac
 	@for spec in $(IMAGES); do IFS=: read -r s http grpc <<< "$$spec"; \
-	  docker build -f deploy/docker/Dockerfile --build-arg SERVICE=$$s --build-arg HTTP_PORT=$$http \
+	  docker build -f deploy/docker/Dockerfile --build-arg PYTHON_DIGEST=$(PYTHON_DIGEST) \
+	    --build-arg SERVICE=$$s --build-arg HTTP_PORT=$$http \
 	    --build-arg GRPC_PORT=$$grpc -t $(IMAGE_PREFIX)/$$s:$(IMAGE_TAG) . || exit 1; done
+
+kafka: $(VENV)/.synced ## regenerate the Kafka topics and users from the services' code (deploy/kafka/topology.py)
+	$(PY) deploy/kafka/topology.py
 
 k8s-check: setup tools ## render and validate every Helm and kustomize combination
 	bash tools/k8s-check.sh

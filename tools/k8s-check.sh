@@ -142,6 +142,18 @@ helm_case all-on --set splitWorkers=true --set monitoring.serviceMonitor.enabled
     --set services.cameras.autoscaling.enabled=true --set services.cameras.pdb.enabled=true \
     --set services.registry.replicas=3
 
+helm_case strimzi --set kafka.strimzi.enabled=true --set kafka.strimzi.createCluster=true --set splitWorkers=true
+helm_case postgres-egress --set postgres.cnpg.enabled=true --set networkPolicy.enabled=true --set splitWorkers=true \
+    --set services.cameras.consumeReplicas=4
+helm_case keda --set splitWorkers=true --set kafka.strimzi.enabled=true \
+    --set services.cameras.consumeAutoscaling.enabled=true --set services.cameras.consumeAutoscaling.maxReplicas=12 \
+    --set services.cameras.consumeAutoscaling.authenticationRef=cameras-kafka
+helm_case sasl-external --set kafka.securityProtocol=SASL_SSL --set services.awards.kafkaSecret=awards-kafka
+helm_case digest-scheduling \
+    --set services.cameras.imageDigest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \
+    --set services.cameras.nodeSelector.d07\\.io/pool=cameras --set services.cameras.replicas=3 \
+    --set services.cameras.pdb.enabled=true --set-string services.cameras.pdb.maxUnavailable=34%
+
 must_fail replicas-0 "at '/services/cameras/replicas': minimum" --set services.cameras.replicas=0
 must_fail unknown-key "additional properties 'replica' not allowed" --set services.cameras.replica=2
 must_fail bad-env "at '/env'" --set env=staging
@@ -149,6 +161,17 @@ must_fail bad-port "at '/services/registry/grpcPort': maximum" --set services.re
 must_fail empty-kafka "at '/kafka/bootstrap'" --set kafka.bootstrap=
 must_fail hpa-min-above-max "minReplicas is above maxReplicas" --set services.cameras.autoscaling.enabled=true \
     --set services.cameras.autoscaling.minReplicas=5 --set services.cameras.autoscaling.maxReplicas=2
+
+must_fail pdb-max-unavailable-0 "at '/services/cameras/pdb/maxUnavailable'" --set services.cameras.replicas=3 \
+    --set services.cameras.pdb.enabled=true --set services.cameras.pdb.maxUnavailable=0
+must_fail pdb-single-replica "at '/services/cameras'" --set services.cameras.pdb.enabled=true
+must_fail pdb-min-available "additional properties 'minAvailable' not allowed" --set services.cameras.replicas=2 \
+    --set services.cameras.pdb.enabled=true --set services.cameras.pdb.minAvailable=2
+must_fail keda-above-partitions "at '/services/cameras/consumeAutoscaling/maxReplicas': maximum" \
+    --set splitWorkers=true --set services.cameras.consumeAutoscaling.enabled=true \
+    --set services.cameras.consumeAutoscaling.maxReplicas=13
+must_fail bad-digest "at '/services/cameras/imageDigest'" --set services.cameras.imageDigest=sha256:abc
+must_fail topic-replicas-1 "at '/kafka/strimzi/topicReplicas'" --set kafka.strimzi.topicReplicas=1
 
 # Kustomize: the base with every subset of the components (2^4 renders), then the overlays.
 components=(split-workers hpa monitoring network-policy)
@@ -172,6 +195,23 @@ for ((mask = 0; mask < (1 << n); mask++)); do
             echo "components:"
             for c in "${chosen[@]}"; do echo "  - ../../../../deploy/k8s/components/$c"; done
         fi
+    } >"$dir/kustomization.yaml"
+    kustomize_case "$name" "$dir"
+done
+# The optional Strimzi component (topics, users, SASL clients) on its own and with split workers.
+for extra in "" "split-workers"; do
+    name=kustomize-kafka${extra:++$extra}
+    dir=$OUT/kustomize/$name
+    mkdir -p "$dir"
+    {
+        echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+        echo "kind: Kustomization"
+        echo "namespace: d07"
+        echo "resources:"
+        echo "  - ../../../../deploy/k8s/base"
+        echo "components:"
+        [[ -n $extra ]] && echo "  - ../../../../deploy/k8s/components/$extra"
+        echo "  - ../../../../deploy/k8s/components/kafka"
     } >"$dir/kustomization.yaml"
     kustomize_case "$name" "$dir"
 done

@@ -7,10 +7,11 @@
 It writes OUT_PREFIX.core.yaml (the documents whose kinds the Kubernetes schemas know, for
 `kubernetes-validate --strict`) and, when the render holds a PrometheusRule, OUT_PREFIX.rules.yaml (its rule
 groups, for `promtool`). Documents of the Prometheus Operator CRDs (ServiceMonitor, PodMonitor,
-PrometheusRule) have no schema in kubernetes-validate, which would only warn about them, so they are taken out
-and checked here: against the CRDs' own schemas (the copies in ../shared/schemas/crds, when that folder is
-there), the ServiceMonitor must select Services of the render by a port they have, a PodMonitor must scrape a
-port its pods have, and the PrometheusRule must hold exactly the groups of
+PrometheusRule; Strimzi's Kafka, KafkaNodePool, KafkaTopic, KafkaUser; CloudNativePG's Cluster, Database;
+KEDA's ScaledObject) have no schema in kubernetes-validate, which would only warn about them, so they are
+taken out and checked here: every one against its CRD's own schema (the copies in ../shared/schemas/crds,
+when that folder is there), the ServiceMonitor must select Services of the render by a port they have, a
+PodMonitor must scrape a port its pods have, and the PrometheusRule must hold exactly the groups of
 deploy/k8s/chart/files/prometheus-rules.yaml.
 
 It also holds the platform's own rules: every Deployment is hardened (non-root uid 10001, read-only root
@@ -41,8 +42,9 @@ CRDS = ROOT.parent / "shared" / "schemas" / "crds"
 WORKER_ROLES = ("relay", "consume")
 MONITORS = ("ServiceMonitor", "PodMonitor")
 SERVICES = {"registry": 1, "assessment": 2, "cameras": 3, "awards": 4, "reporting": 5}
-CRD_GROUPS = ("monitoring.coreos.com/",)
+CRD_GROUPS = ("monitoring.coreos.com/", "kafka.strimzi.io/", "postgresql.cnpg.io/", "keda.sh/")
 UID = 10001
+SECRET_ENV = ("D07_DATABASE_URL", "D07_MIGRATOR_DATABASE_URL", "D07_SERVICE_TOKEN", "D07_KAFKA_SASL_PASSWORD")
 
 Doc = dict[str, Any]
 
@@ -92,16 +94,15 @@ def check_deployment(doc: Doc, names: dict[str, set[str]], problems: list[str]) 
         cwhere = f"{where}[{c['name']}]"
         check_container(cwhere, c, problems)
         image = c.get("image", "")
-        if image.rsplit(":", 1)[0].rsplit("/", 2)[-2:] != ["d07", app]:
+        repo = image.split("@", 1)[0] if "@" in image else image.rsplit(":", 1)[0]
+        if repo.rsplit("/", 2)[-2:] != ["d07", app]:
             problems.append(f"{cwhere}: image {image!r} is not d07/{app}")
         for ref in c.get("envFrom", []):
             cm = (ref.get("configMapRef") or {}).get("name")
             if cm is not None and cm not in names["ConfigMap"]:
                 problems.append(f"{cwhere}: ConfigMap {cm!r} is not in the render")
         for env in c.get("env", []):
-            if env["name"] in ("D07_DATABASE_URL", "D07_SERVICE_TOKEN") and "secretKeyRef" not in (
-                env.get("valueFrom") or {}
-            ):
+            if env["name"] in SECRET_ENV and "secretKeyRef" not in (env.get("valueFrom") or {}):
                 problems.append(f"{cwhere}: {env['name']} does not come from a Secret")
     for c in pod.get("containers", []):
         for probe in ("livenessProbe", "readinessProbe"):
@@ -287,7 +288,7 @@ def check(docs: list[Doc]) -> list[str]:
             problems.append(
                 f"{name_of(s)}: selects {[d['metadata']['name'] for d in pods]}, not exactly its Deployment"
             )
-    for hpa in (d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"):
+    for hpa in (d for d in docs if d.get("kind") in ("HorizontalPodAutoscaler", "ScaledObject")):
         target = hpa["spec"]["scaleTargetRef"]["name"]
         if target not in names["Deployment"]:
             problems.append(f"{name_of(hpa)}: target Deployment {target!r} is not in the render")

@@ -27,7 +27,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "d07.image" -}}
 {{- $repo := printf "d07/%s" .name -}}
 {{- with .root.Values.global.imageRegistry }}{{ $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}{{ end -}}
+{{- $digest := (index .root.Values.services .name).imageDigest | default "" -}}
+{{- if $digest -}}
+{{ printf "%s@%s" $repo $digest }}
+{{- else -}}
 {{ printf "%s:%s" $repo (include "d07.tag" .root) }}
+{{- end -}}
 {{- end -}}
 
 {{/* The gRPC health service name of a service: d07.<name>.v1.<Name>Service. */}}
@@ -66,12 +71,30 @@ env:
       secretKeyRef:
         name: {{ .svc.existingSecret }}
         key: {{ .root.Values.secretKeys.databaseUrl }}
+{{- if .migrate }}
+  - name: D07_MIGRATOR_DATABASE_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ .svc.existingSecret }}
+        key: {{ .root.Values.secretKeys.migratorDatabaseUrl }}
+        optional: true
+{{- end }}
 {{- if .token }}
   - name: D07_SERVICE_TOKEN
     valueFrom:
       secretKeyRef:
         name: {{ .svc.existingSecret }}
         key: {{ .root.Values.secretKeys.serviceToken }}
+{{- end }}
+{{- $kafka := .root.Values.kafka }}
+{{- if and .token (or $kafka.strimzi.enabled (hasPrefix "SASL_" $kafka.securityProtocol)) }}
+  - name: D07_KAFKA_SASL_USERNAME
+    value: {{ .name | quote }}
+  - name: D07_KAFKA_SASL_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ .svc.kafkaSecret | default .name }}
+        key: password
 {{- end }}
 {{- range $k, $v := .svc.env }}
   - name: {{ $k }}
@@ -90,10 +113,36 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
+{{/* Scheduling of a service's pods (nodeSelector, tolerations, affinity, topologySpreadConstraints); call
+     with the service's values. */}}
+{{- define "d07.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
 {{- define "d07.tmpVolumeMount" -}}
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+{{- if .Values.kafka.strimzi.enabled }}
+  - name: kafka-ca
+    mountPath: /etc/d07/kafka-ca
+    readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "d07.tmpVolume" -}}
@@ -101,4 +150,30 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: 64Mi
+{{- if .Values.kafka.strimzi.enabled }}
+  - name: kafka-ca
+    secret:
+      secretName: {{ printf "%s-cluster-ca-cert" .Values.kafka.strimzi.cluster }}
+      items:
+        - key: ca.crt
+          path: ca.crt
+{{- end }}
+{{- end -}}
+
+
+{{/* The migrate initContainer (API and worker pods): applies pending migrations under a PostgreSQL advisory
+     lock as the migrator, so no pod runs new code on an old schema. Call with (dict "root" $ "name" NAME
+     "svc" SVC "ctx" CTX). */}}
+{{- define "d07.migrateInit" -}}
+initContainers:
+  - name: migrate
+    image: {{ include "d07.image" .ctx }}
+    imagePullPolicy: {{ .root.Values.global.imagePullPolicy }}
+    args: ["migrate"]
+    {{- include "d07.env" (dict "root" .root "name" .name "svc" .svc "token" false "migrate" true) | nindent 4 }}
+    resources:
+      {{- toYaml .root.Values.migrateResources | nindent 6 }}
+    securityContext:
+      {{- include "d07.containerSecurityContext" .root | nindent 6 }}
+    {{- include "d07.tmpVolumeMount" .root | nindent 4 }}
 {{- end -}}

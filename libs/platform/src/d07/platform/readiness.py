@@ -59,7 +59,9 @@ def broker_check(bootstrap: str) -> Check:
     async def check() -> str | None:
         from aiokafka.client import AIOKafkaClient
 
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=1500)
+        from d07.platform.events.kafka import client_kwargs
+
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=1500, **client_kwargs())
         try:
             await client.bootstrap()
         finally:

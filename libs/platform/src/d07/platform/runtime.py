@@ -208,7 +208,7 @@ async def open_pool(settings: ServiceSettings, stop: asyncio.Event | None = None
 
 
 async def run_migrate(spec: ServiceSpec, settings: ServiceSettings) -> list[str]:
-    conn = await asyncpg.connect(settings.resolved_database_url())
+    conn = await asyncpg.connect(settings.resolved_migrator_database_url())
     try:
         return await db.migrate(conn, schema=settings.db_schema, migrations=migrations(spec))
     finally:

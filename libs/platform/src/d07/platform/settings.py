@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
 
     database_url: str = ""
+    # `migrate` connects with this when set: the role that owns the schema (deploy/postgres/roles.sql), while
+    # D07_DATABASE_URL is the runtime role with DML only.
+    migrator_database_url: str = ""
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
 
@@ -85,6 +88,8 @@ class ServiceSettings(BaseSettings):
             problems.append("D07_DATABASE_URL is required")
         elif looks_like_placeholder(self.database_url):
             problems.append("D07_DATABASE_URL holds a placeholder secret")
+        if self.migrator_database_url and looks_like_placeholder(self.migrator_database_url):
+            problems.append("D07_MIGRATOR_DATABASE_URL holds a placeholder secret")
         if not self.kafka_bootstrap:
             problems.append("D07_KAFKA_BOOTSTRAP is required")
         if not (self.jwks_url or self.jwks_file):
@@ -108,6 +113,10 @@ class ServiceSettings(BaseSettings):
         if self.env == "dev" and local.exists():
             return local.read_text().strip()
         raise ValueError("D07_DATABASE_URL is not set and no local database runs (start it with `make run`)")
+
+    def resolved_migrator_database_url(self) -> str:
+        """D07_MIGRATOR_DATABASE_URL, else the one database URL (a single role for both)."""
+        return self.migrator_database_url or self.resolved_database_url()
 
     def resolved_kafka_bootstrap(self) -> str:
         if self.kafka_bootstrap:

@@ -122,7 +122,10 @@ async def migrate(conn: Conn, *, schema: str, migrations: list[Migration]) -> li
     key = _lock_key(schema)
     await conn.execute("SELECT pg_advisory_lock($1)", key)
     try:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {q}")
+        # Only when missing: a migrator role that owns its schema (deploy/postgres/roles.sql) has no CREATE
+        # on the database, which even CREATE SCHEMA IF NOT EXISTS asks for.
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema):
+            await conn.execute(f"CREATE SCHEMA {q}")
         await conn.execute(
             f"""CREATE TABLE IF NOT EXISTS {q}.schema_migrations (
                     source text NOT NULL,

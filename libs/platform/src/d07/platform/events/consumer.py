@@ -1,7 +1,8 @@
 """The idempotent consumer: apply each event once in effect, however often Kafka delivers it.
 
 For each batch from `getmany()`:
-1. decode every record; one that cannot be decoded, or has no handler, is set aside for the dead-letter topic;
+1. decode every record; one that cannot be decoded, has no handler, or (CloudEvents) whose `ce_source` is not
+   the owner of its topic (`wrong_source`, see events/ownership.py), is set aside for the dead-letter topic;
 2. one database transaction records the event ids in `inbox` (one `INSERT ... SELECT FROM unnest(...)
    ON CONFLICT DO NOTHING RETURNING` for the batch) and calls the handler only for ids that were new, on the
    same connection, so the effect and the inbox row commit together;
@@ -43,6 +44,8 @@ from d07.platform.events.envelope import (
     cloudevents_decoder,
     message_registry,
 )
+from d07.platform.events.kafka import client_kwargs
+from d07.platform.events.ownership import wrong_source
 from d07.platform.events.retry import Backoff, is_transient
 from d07.platform.logging import bound, get_logger
 from d07.platform.metrics import CONSUMER_LAG, CONSUMER_RETRIES, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
@@ -171,6 +174,8 @@ class ConsumerRunner:
         self.handlers = dict(handlers or {})
         self.batch_handler = batch_handler
         self.decoder: Decoder = decoder or cloudevents_decoder(message_registry(messages))
+        # CloudEvents from the platform's own services: each topic's events come from its owner only.
+        self.check_source = decoder is None
         self.batch_max = batch_max
         self.session_timeout_ms = session_timeout_ms
         self.request_timeout_ms = request_timeout_ms
@@ -202,9 +207,11 @@ class ConsumerRunner:
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(100, self.session_timeout_ms // 3),
             max_poll_records=self.batch_max,
+            **client_kwargs(),
         )
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap,
+            **client_kwargs(),
             acks="all",
             enable_idempotence=False,  # not supported by Tansu, and the dead-letter reader tolerates repeats
             request_timeout_ms=self.request_timeout_ms,
@@ -271,6 +278,9 @@ class ConsumerRunner:
                     event = self.decoder(record)
                 except UndecodableEvent as exc:
                     undecodable.append(_dead_letter(record, exc.reason, exc.detail))
+                    continue
+                if self.check_source and (wrong := wrong_source(event)) is not None:
+                    undecodable.append(_event_dead_letter(event, "wrong_source", wrong))
                     continue
                 if self.batch_handler is None and event.type not in self.handlers:
                     undecodable.append(_dead_letter(record, "no_handler", f"no handler for {event.type}"))

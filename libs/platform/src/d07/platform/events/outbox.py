@@ -42,6 +42,7 @@ from google.protobuf.message import Message
 
 from d07.platform.db import Conn, quote_ident
 from d07.platform.events.envelope import make_headers, type_name
+from d07.platform.events.kafka import client_kwargs
 from d07.platform.events.retry import Backoff, is_transient
 from d07.platform.logging import get_logger
 from d07.platform.metrics import EVENTS_PUBLISH_ERRORS, EVENTS_PUBLISHED, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
@@ -358,6 +359,7 @@ class OutboxRelay:
             max_request_size=2 * 1024 * 1024,
             linger_ms=0,
             partitioner=self.partitioner,
+            **client_kwargs(),
         )
         try:
             await producer.start()

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from d07.platform.db import quote_ident
 from d07.platform.events.consumer import ConsumerRunner
+from d07.platform.events.kafka import client_kwargs
 from d07.platform.events.retry import Backoff, is_transient
 from d07.platform.logging import get_logger
 
@@ -69,9 +70,11 @@ async def replay_topics(runner: ConsumerRunner) -> Replay:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=runner.batch_max,
+        **client_kwargs(),
     )
     producer = AIOKafkaProducer(
         bootstrap_servers=runner.bootstrap,
+        **client_kwargs(),
         acks="all",
         enable_idempotence=False,
         request_timeout_ms=runner.request_timeout_ms,
