@@ -14,13 +14,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.services import SERVICES, Platform
+from tests.conftest import throwaway_database
+from tests.support.services import SERVICES, Platform, running_platform
 
 ST = Path(sys.executable).parent / "st"
 SEED = 2019  # and deterministic generation (no example database): the same cases each run
@@ -68,7 +70,19 @@ def _run(platform: Platform, service: str, caller: str, out: Path) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
-def runs(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> dict[Pair, dict[str, Any]]:
+async def fuzzed(
+    pg_server_url: str, broker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    """A platform of its own: what the fuzzing creates with the admin's token (examples of the OpenAPI, such
+    as directive 07/CT-BCA-V28) must not land in the session platform the other tests count on."""
+    async with throwaway_database(pg_server_url, "d07_fuzz") as url:
+        with running_platform(url, broker.bootstrap, tmp_path_factory.mktemp("fuzz")) as p:
+            yield p
+
+
+@pytest.fixture(scope="module")
+def runs(fuzzed: Platform, tmp_path_factory: pytest.TempPathFactory) -> dict[Pair, dict[str, Any]]:
+    platform = fuzzed
     out = tmp_path_factory.mktemp("schemathesis")
     pairs = [(s, c) for c in CALLERS for s in SERVICES]
     with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:  # mostly waiting on the services

@@ -338,14 +338,21 @@ async def test_expired_token_is_unauthenticated(env: Env) -> None:
     assert status_details(err)["reason"] == "expired_token"
 
 
+def call_lines(logs: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
+    """The log lines of calls of `method` (other calls of the test server may log meanwhile)."""
+    return [e for e in logs if e["event"] == "grpc_call" and e.get("grpc_method") == method]
+
+
 async def test_token_of_an_untrusted_key_is_unauthenticated(env: Env) -> None:
     forged = issue_token(env.keys.other_private, roles=[ADMIN], subject="mallory")
     md = (("authorization", f"Bearer {forged}"),)
     with capture_logs() as logs:
         err = await call_error(env.registry_stub().GetUnit(pb.GetUnitRequest(id="x"), metadata=md))
+        # The server logs the call as it finishes, which may be just after the client has its answer.
+        await eventually(lambda: call_lines(logs, "GetUnit"), within=5, what="the call's log line")
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED
     assert status_details(err)["reason"] == "invalid_token"
-    [line] = [e for e in logs if e["event"] == "grpc_call"]
+    [line] = call_lines(logs, "GetUnit")
     assert (line["log_level"], line["grpc_code"], line["subject"]) == ("warning", "UNAUTHENTICATED", None)
 
 
@@ -355,9 +362,10 @@ async def test_wrong_role_is_permission_denied_and_logged(env: Env) -> None:
         err = await call_error(
             env.registry_stub().CreateUnit(request, metadata=env.md(AUDITOR, subject="aud-1"))
         )
+        await eventually(lambda: call_lines(logs, "CreateUnit"), within=5, what="the call's log line")
     assert err.code() == grpc.StatusCode.PERMISSION_DENIED
     assert status_details(err)["reason"] == "role_required"
-    [line] = [e for e in logs if e["event"] == "grpc_call"]
+    [line] = call_lines(logs, "CreateUnit")
     assert line["log_level"] == "warning"
     assert (line["subject"], line["grpc_method"], line["reason"]) == ("aud-1", "CreateUnit", "role_required")
 

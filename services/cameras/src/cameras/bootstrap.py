@@ -100,4 +100,6 @@ SPEC = ServiceSpec(
     deps=build_deps,
     workers=workers,
     audit_api=True,
+    # A detections batch refuses a bad item by its index and stores the good ones (detections.domain).
+    per_item_bodies=("/v1/detections:batch",),
 )

@@ -443,9 +443,16 @@ class InputBoundsMiddleware:
     body is read here and handed on to the route unchanged).
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int = 32 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int = 32 * 1024 * 1024,
+        per_item_bodies: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.per_item_bodies = per_item_bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -458,7 +465,8 @@ class InputBoundsMiddleware:
             return
         receive = self._bounded(receive)
         problems = _url_problems(scope)
-        if not problems and _JSON_TYPE.match(headers.get("content-type", "")):
+        per_item = scope.get("path", "") in self.per_item_bodies
+        if not problems and not per_item and _JSON_TYPE.match(headers.get("content-type", "")):
             try:
                 messages, body = await _read_body(receive)
             except StarletteHTTPException:
@@ -564,8 +572,12 @@ def create_app(
     lifespan: Lifespan[FastAPI] | None = None,
     trusted_proxies: Sequence[str] = (),
     max_body_bytes: int = 32 * 1024 * 1024,
+    per_item_bodies: Sequence[str] = (),
 ) -> FastAPI:
     """The service's FastAPI app: its routers behind bearer auth, plus the operational endpoints.
+
+    `per_item_bodies` are paths whose JSON body is a batch the route checks item by item (refusing a bad
+    item by its index and keeping the good ones): the edge leaves their body's text to the route.
 
     `public_routers` are served without a token: only for what is public by nature (for example the
     verification of a printed certificate's code). Their routes must reveal nothing but public facts and
@@ -619,7 +631,9 @@ def create_app(
         for r in app.routes
         if isinstance(r, Route) and not isinstance(r, APIRoute) and not r.param_convertors
     )
-    app.add_middleware(InputBoundsMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(
+        InputBoundsMiddleware, max_body_bytes=max_body_bytes, per_item_bodies=frozenset(per_item_bodies)
+    )
     proxies = TrustedProxies(parse_networks(trusted_proxies))
     app.add_middleware(RequestMiddleware, static_paths=static_paths, proxies=proxies)
     _document_problems(app)

@@ -166,6 +166,9 @@ class ServiceSpec:
     # The tables the consumers fill from events alone (read models, projections): `rebuild` empties exactly
     # these and replays the consumers' topics into them. Empty: the service has nothing to rebuild.
     read_models: Sequence[str] = ()
+    # HTTP paths whose JSON body is a batch checked item by item by its route (a bad item refused by its
+    # index, the good ones kept): the platform's edge leaves the text of their body to the route.
+    per_item_bodies: Sequence[str] = ()
     # The audit API for auditors (d07.platform.audit_api: gRPC d07.common.v1.AuditService and HTTP
     # GET /v1/audit-records over this service's trail), served beside the service's own doors.
     audit_api: bool = False
@@ -450,6 +453,7 @@ class Process:
             public_routers=public_routers,
             trusted_proxies=s.trusted_proxies.split(","),
             max_body_bytes=s.http_max_body_bytes,
+            per_item_bodies=self.spec.per_item_bodies,
         )
         config = uvicorn.Config(
             app,

@@ -518,7 +518,8 @@ def heartbeat_time_problem(at: datetime, *, now: datetime, max_age: timedelta) -
 
 
 def heartbeat_before_registration(at: datetime, registered_at: datetime) -> bool:
-    """A camera does not live before it was registered (a minute of clock skew allowed)."""
+    """A camera does not live before it was registered, or planned or installed when that was earlier (a
+    minute of clock skew allowed)."""
     return at < registered_at - timedelta(minutes=1)
 
 

@@ -160,11 +160,17 @@ class CameraRepository:
         return {r["id"]: CameraStatus(r["status"]) for r in rows}
 
     async def registered_at(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-        """When each camera was registered (no heartbeat is dated before it)."""
+        """Since when each camera exists (no heartbeat is dated before it): its registration, or the start of
+        its planning or installation day in the province when it was entered later with an earlier date (a
+        camera registered from the paper records of its plan and installation)."""
         rows = await self.conn.fetch(
-            "SELECT id, created_at FROM cameras WHERE id = ANY($1::uuid[])", list(ids)
+            """SELECT id, LEAST(created_at,
+                                planned_on::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh',
+                                installed_on::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh') AS since
+                 FROM cameras WHERE id = ANY($1::uuid[])""",
+            list(ids),
         )
-        return {r["id"]: r["created_at"] for r in rows}
+        return {r["id"]: r["since"] for r in rows}
 
     async def lock_for_seen(
         self, *, ids: Sequence[uuid.UUID], ats: Sequence[datetime], resolution_seconds: float
